@@ -1,0 +1,4 @@
+"""The instructor's tool: release the assignments, grade a class, write feedback and a report.
+
+`python -m autograder --help` lists the verbs; each is a thin wrapper over a function here.
+"""
