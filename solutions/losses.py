@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from course.layers import sigmoid
-from course.losses import softmax_loss_forward, svm_loss_forward
 
 
 def softmax_loss_backward(dloss, cache):
@@ -34,15 +33,41 @@ def svm_loss_backward(dloss, cache):
 
 
 def softmax_loss(x, y):
-    """Softmax loss and its gradient. x: (N, C), y: (N,). Returns (loss, dx (N, C))."""
-    loss, cache = softmax_loss_forward(x, y)
-    return loss, softmax_loss_backward(1.0, cache)
+    """Softmax (cross-entropy) loss and its gradient.
+
+    x: (N, C) scores, y: (N,) integer labels in [0, C).
+    Returns the mean loss over the N examples (a float) and dx (N, C).
+    """
+    n = x.shape[0]
+    rows = np.arange(n)
+    # subtracting each row's max changes no probability and keeps every exp() <= 1
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[rows, y].sum() / n
+    # dL/dx = (softmax(x) - onehot(y)) / N
+    dx = np.exp(log_probs)
+    dx[rows, y] -= 1
+    dx /= n
+    return float(loss), dx
 
 
 def svm_loss(x, y):
-    """Multiclass SVM loss and its gradient. x: (N, C), y: (N,). Returns (loss, dx (N, C))."""
-    loss, cache = svm_loss_forward(x, y)
-    return loss, svm_loss_backward(1.0, cache)
+    """Multiclass SVM (hinge) loss with margin 1, and its gradient.
+
+    x: (N, C) scores, y: (N,) integer labels in [0, C).
+    Returns the mean loss over the N examples (a float) and dx (N, C).
+    """
+    n = x.shape[0]
+    rows = np.arange(n)
+    margins = np.maximum(0, x - x[rows, y][:, None] + 1)
+    # the correct class does not compete with itself (its margin would always be 1)
+    margins[rows, y] = 0
+    loss = margins.sum() / n
+    # every positive margin pushes its own score up (+1) and the correct score down (-1)
+    dx = (margins > 0).astype(np.float64)
+    dx[rows, y] -= dx.sum(axis=1)
+    dx /= n
+    return float(loss), dx
 
 
 def squared_error_backward(dloss, cache):
