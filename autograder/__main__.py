@@ -1,10 +1,39 @@
-"""Command line: ``python -m autograder VERB ...`` (also installed as ``autograder``)."""
+"""Command line: ``python -m autograder VERB ...`` (also installed as ``autograder``).
+
+Each verb is a thin wrapper over a function of the package; defaults live there.
+Exit code 0 when the grader did its job (whatever the students scored), 2 when it could not.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+from autograder.execute import CELL_TIMEOUT, MEMORY_LIMIT
+from autograder.nbgrader_glue import GraderError
+
+
+def _release(args) -> int:
+    from autograder.release import release
+
+    for path in release(Path(args.out), args.assignment or None):
+        print(f"wrote {path}")
+    return 0
+
+
+def _grade(args) -> int:
+    from autograder.batch import grade_class
+    from autograder.grading import Options
+    from autograder.summary import print_summary
+
+    result = grade_class(
+        Path(args.submitted), Path(args.out), workers=args.workers, db_url=args.db,
+        options=Options(timeout=args.timeout, memory_limit=args.memory_mb * 1024**2),
+        assignments=args.assignment or None, progress=not args.quiet,
+    )
+    print_summary(result)
+    return 0
 
 
 def _solutions(args) -> int:
@@ -15,8 +44,7 @@ def _solutions(args) -> int:
     if args.assignment:
         sources = [s for s in sources if s.parent.name in args.assignment]
         if not sources:
-            print(f"error: no assignment {args.assignment} in {ASSIGNMENTS}", file=sys.stderr)
-            return 2
+            raise GraderError(f"no assignment {args.assignment} in {ASSIGNMENTS}")
     for path in build(sources):
         print(f"wrote {path}")
     return 0
@@ -25,23 +53,46 @@ def _solutions(args) -> int:
 def _demo(args) -> int:
     from autograder.demo import run
 
-    return run(Path(args.out))
+    return run(Path(args.out), students=args.students, workers=args.workers)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.split("\n")[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
+
+    p = verbs.add_parser("release", help="write the student release (notebooks and the course wheel)")
+    p.add_argument("--out", required=True, help="writes OUT/release/<assignment>/<notebook>.ipynb")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.set_defaults(run=_release)
+
+    p = verbs.add_parser("grade", help="grade SUBMITTED/<student>/<assignment>/<notebook>.ipynb")
+    p.add_argument("submitted", help="folder of submissions, nbgrader's layout")
+    p.add_argument("--out", required=True, help="folder for grades.csv, feedback/, report.html, gradebook")
+    p.add_argument("--workers", type=int, default=None, help="parallel notebooks (default: one per core)")
+    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=MEMORY_LIMIT // 1024**2,
+                   help="memory per submission in MiB (default %(default)s)")
+    p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite under OUT)")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_grade)
 
     p = verbs.add_parser("solutions", help="execute the source notebooks into solutions/")
     p.add_argument("assignment", nargs="*", help="only these assignments (default: all)")
     p.set_defaults(run=_solutions)
 
-    p = verbs.add_parser("demo", help="the main job on embedded defaults")
-    p.add_argument("--out", default="demo-out", help="folder for the demo's outputs")
+    p = verbs.add_parser("demo", help="release, make a class of students, grade it, summarize")
+    p.add_argument("--out", default="demo-out", help="folder for the demo's outputs (default %(default)s)")
+    p.add_argument("--students", type=int, default=30, help="class size (default %(default)s)")
+    p.add_argument("--workers", type=int, default=None, help="parallel notebooks (default: one per core)")
     p.set_defaults(run=_demo)
 
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except GraderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,185 @@
+"""Grade a whole class: find the submissions, grade them in parallel, write everything.
+
+Layout read (nbgrader's): ``SUBMITTED/<student>/<assignment>/<notebook>.ipynb``.
+Written under OUT: grades.csv, feedback/<student>/<assignment>/<notebook>.html,
+autograded/<student>/<assignment>/<notebook>.ipynb, report.html and the gradebook
+(``gradebook.db`` unless a database URL is given).
+
+Workers run notebooks; only this process writes, one result at a time, as results
+arrive: a crash of the grader itself loses nothing already graded.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field, fields
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from autograder.grading import NotebookResult, Options, Row, Task, grade_notebook, questions
+from autograder.nbgrader_glue import GraderError, assignment_ids, generate
+from autograder.paths import ASSIGNMENTS
+
+CSV_COLUMNS = [f.name for f in fields(Row)] + ["seconds", "worker"]
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.@-]+$")
+
+
+@dataclass
+class ClassResult:
+    """Everything a grading run produced, in memory."""
+
+    out: Path
+    results: list[NotebookResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[Row]:
+        return [r for res in self.results for r in res.rows]
+
+
+def discover(submitted: Path, source: Path, only: list[str] | None = None) -> tuple[list[Task], list[str]]:
+    """Every (student, assignment, notebook) to grade, and warnings about what was skipped."""
+    if not submitted.is_dir():
+        raise GraderError(f"no such folder: {submitted} (expected SUBMITTED/<student>/<assignment>/<notebook>.ipynb)")
+    known = assignment_ids(source)
+    if only:
+        unknown = [a for a in only if a not in known]
+        if unknown:
+            raise GraderError(f"unknown assignment(s) {unknown}; known: {known}")
+    expected = {a: sorted(p.stem for p in (source / a).glob("*.ipynb")) for a in known}
+    tasks, warnings = [], []
+    for student_dir in sorted(submitted.iterdir()):
+        if not student_dir.is_dir():
+            warnings.append(f"ignored {student_dir.name}: not a student folder")
+            continue
+        student = student_dir.name
+        if not _SAFE_ID.match(student):
+            warnings.append(f"ignored student folder {student!r}: ids may hold letters, digits and _.@- only")
+            continue
+        for adir in sorted(student_dir.iterdir()):
+            if not adir.is_dir():
+                continue
+            if adir.name not in expected:
+                warnings.append(f"ignored {student}/{adir.name}: not an assignment of this course")
+                continue
+            if only and adir.name not in only:
+                continue
+            for name in expected[adir.name]:
+                tasks.append(_locate(student, adir, name, expected[adir.name]))
+    return tasks, warnings
+
+
+def _locate(student: str, adir: Path, name: str, expected: list[str]) -> Task:
+    path = adir / f"{name}.ipynb"
+    if path.is_file():
+        return Task(student, adir.name, name, path)
+    # A renamed notebook ("layers (1).ipynb") is graded in place of the missing one
+    # when there is no doubt about which file it is.
+    others = [p for p in adir.glob("*.ipynb") if p.stem not in expected]
+    if len(expected) == 1 and len(others) == 1:
+        return Task(student, adir.name, name, others[0], note=f"graded {others[0].name} in place of {name}.ipynb")
+    return Task(student, adir.name, name, None)
+
+
+def _write_csv(path: Path, results: list[NotebookResult]) -> None:
+    rows = sorted(
+        (asdict(r) | {"seconds": f"{res.seconds:.2f}", "worker": res.worker} for res in results for r in res.rows),
+        key=lambda d: (d["student"], d["assignment"], d["notebook"]),
+    )
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)  # readers never see a half-written file
+
+
+def grade_class(
+    submitted: Path,
+    out: Path,
+    *,
+    workers: int | None = None,
+    options: Options | None = None,
+    db_url: str | None = None,
+    assignments: list[str] | None = None,
+    source: Path = ASSIGNMENTS,
+    progress: bool = True,
+) -> ClassResult:
+    """Grade every submission under `submitted` into `out`; see the module docstring."""
+    from autograder.feedback import write_feedback
+    from autograder.gradebook import GradebookWriter
+    from autograder.report import write_report
+
+    submitted, out = Path(submitted), Path(out)
+    options = options or Options()
+    tasks, warnings = discover(submitted, source, assignments)
+    out.mkdir(parents=True, exist_ok=True)
+    db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
+    result = ClassResult(out=out, warnings=warnings)
+    needed = sorted({t.assignment for t in tasks})
+    with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
+        gen = generate(needed, db_url, Path(tmp), source)
+        sources, releases = {}, {}
+        for aid in needed:
+            for nb_path in (source / aid).glob("*.ipynb"):
+                sources[aid, nb_path.stem] = nbformat.read(nb_path, as_version=4)
+                releases[aid, nb_path.stem] = nbformat.read(gen.release / aid / nb_path.name, as_version=4)
+
+        with GradebookWriter(db_url) as gradebook:
+
+            def record(res: NotebookResult) -> None:
+                result.results.append(res)
+                gradebook.save(res)
+                write_feedback(out, res)
+                _write_csv(out / "grades.csv", result.results)
+
+            _run_pool(tasks, sources, releases, options, workers or os.cpu_count() or 1, record, progress)
+
+    write_report(out, result)
+    return result
+
+
+def _crash_result(task: Task, source, why: str) -> NotebookResult:
+    rows = [Row(task.student, task.assignment, task.notebook, q, 0.0, pts, "crashed", why) for q, pts in questions(source)]
+    return NotebookResult(task, rows)
+
+
+def _run_pool(tasks, sources, releases, options, workers, record, progress) -> None:
+    """Grade tasks on a process pool; a worker lost mid-task gets its task retried once."""
+    bar = tqdm(total=len(tasks), desc="grading", unit="nb", disable=not progress, file=sys.stderr)
+    pending, attempts = list(tasks), dict.fromkeys(tasks, 0)
+    while pending:
+        retry = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            futures = {
+                pool.submit(grade_notebook, t, sources[t.assignment, t.notebook],
+                            releases[t.assignment, t.notebook], options): t
+                for t in pending
+            }
+            for fut in as_completed(futures):
+                task = futures[fut]
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    attempts[task] += 1
+                    if attempts[task] < 2:
+                        retry.append(task)
+                        continue
+                    res = _crash_result(task, sources[task.assignment, task.notebook],
+                                        "the grader's worker process died twice on this notebook")
+                except Exception as e:  # a bug of ours must not stop the class
+                    res = _crash_result(task, sources[task.assignment, task.notebook],
+                                        f"internal grader error: {type(e).__name__}: {e}")
+                record(res)
+                bar.update(1)
+        pending = retry
+    bar.close()

@@ -1,0 +1,159 @@
+"""Run a notebook cell by cell in a Jupyter kernel, surviving what a submission can do to it.
+
+nbgrader runs a submission in one go: a kernel death loses every grade of the notebook.
+Here each code cell's fate is recorded on its own (ok, error, timeout, crashed). After a
+timeout or a kernel death the kernel is restarted, the cells that had run fine before
+(answers, setup, but not tests) are replayed to rebuild the state, and execution goes on
+with the next cell, so only the question that broke is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+#: Defaults, overridable per run (`grade --timeout`, ...).
+CELL_TIMEOUT = 60  # seconds per cell
+MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for the kernel
+OUTPUT_LIMIT = 100_000  # characters of output kept per cell
+MAX_RESTARTS = 3  # kernel restarts per notebook before the rest is given up
+
+
+@dataclass
+class CellOutcome:
+    """What happened to one code cell."""
+
+    status: str  # ok | error | timeout | crashed | skipped
+    seconds: float = 0.0
+    ename: str = ""
+    evalue: str = ""
+
+
+class _CappedClient(NotebookClient):
+    """A NotebookClient that keeps at most OUTPUT_LIMIT characters of output per cell."""
+
+    def __init__(self, nb, output_limit=OUTPUT_LIMIT, **kw):
+        super().__init__(nb, **kw)
+        self._output_limit = output_limit
+        self._output_sizes: dict[int, int] = {}
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(str(msg.get("content", "")))
+        used = self._output_sizes.get(cell_index, 0)
+        self._output_sizes[cell_index] = used + size
+        if used + size > self._output_limit and msg["msg_type"] != "error":
+            if used <= self._output_limit:  # note the cut once
+                note = f"\n[output cut: this cell printed more than {self._output_limit:,} characters]\n"
+                outs.append(NotebookNode(output_type="stream", name="stdout", text=note))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _limits_line(memory_limit: int) -> str:
+    # Runs in the kernel before any cell: an address-space cap makes a memory bomb raise
+    # MemoryError or kill only this kernel, not the machine.
+    return (
+        "import resource as _r; "
+        f"_r.setrlimit(_r.RLIMIT_AS, ({memory_limit}, {memory_limit})); del _r"
+    )
+
+
+class _Kernel:
+    """One kernel at a time for a notebook, restartable."""
+
+    def __init__(self, nb, cwd: Path, timeout: int, memory_limit: int, output_limit: int):
+        self.client = _CappedClient(
+            nb,
+            output_limit=output_limit,
+            timeout=timeout,
+            kernel_name="python3",
+            allow_errors=True,
+            record_timing=False,
+            shutdown_kernel="immediate",
+            extra_arguments=[f"--InteractiveShellApp.exec_lines={_limits_line(memory_limit)}"],
+            resources={"metadata": {"path": str(cwd)}},
+        )
+        self.running = False
+
+    def start(self):
+        self.client.km = self.client.create_kernel_manager()
+        # the kernel's own log lines (transport warnings, crashes) are not for the student
+        self.client.start_new_kernel(stderr=subprocess.DEVNULL)
+        self.client.start_new_kernel_client()
+        self.client.reset_execution_trackers()
+        self.running = True
+
+    def stop(self):
+        if self.running:
+            self.running = False
+            with contextlib.suppress(Exception):  # a kernel that is already gone is fine
+                self.client._cleanup_kernel()
+
+    def run(self, cell: NotebookNode, index: int) -> CellOutcome:
+        start = time.monotonic()
+        try:
+            self.client.execute_cell(cell, index)
+        except CellTimeoutError:
+            return CellOutcome("timeout", time.monotonic() - start)
+        except DeadKernelError:
+            return CellOutcome("crashed", time.monotonic() - start)
+        elapsed = time.monotonic() - start
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return CellOutcome("error", elapsed, out.get("ename", ""), out.get("evalue", ""))
+        return CellOutcome("ok", elapsed)
+
+
+def execute(
+    nb: NotebookNode,
+    cwd: Path,
+    *,
+    replayable=lambda cell: True,
+    timeout: int = CELL_TIMEOUT,
+    memory_limit: int = MEMORY_LIMIT,
+    output_limit: int = OUTPUT_LIMIT,
+    max_restarts: int = MAX_RESTARTS,
+) -> dict[int, CellOutcome]:
+    """Execute the code cells of nb in order, in place; returns each code cell's outcome.
+
+    replayable(cell) tells which cells that ran fine may be run again to rebuild the
+    state after a restart (tests should not be: they are slow and change nothing).
+    """
+    outcomes: dict[int, CellOutcome] = {}
+    kernel = _Kernel(nb, cwd, timeout, memory_limit, output_limit)
+    good: list[int] = []  # cells to replay after a restart
+    restarts = 0
+    try:
+        kernel.start()
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            if not kernel.running:
+                outcomes[i] = CellOutcome("skipped")
+                continue
+            outcome = outcomes[i] = kernel.run(cell, i)
+            if outcome.status in ("ok", "error"):
+                if outcome.status == "ok" and replayable(cell):
+                    good.append(i)
+                continue
+            kernel.stop()
+            restarts += 1
+            if restarts > max_restarts:
+                continue
+            kernel.start()
+            for j in good:
+                replay = kernel.run(copy.deepcopy(nb.cells[j]), j)
+                if replay.status in ("timeout", "crashed"):
+                    kernel.stop()  # the state cannot be rebuilt: give up on the rest
+                    break
+    finally:
+        kernel.stop()
+    return outcomes

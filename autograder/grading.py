@@ -1,0 +1,174 @@
+"""Grade one submitted notebook: read it, restore it, run it, score each question.
+
+This runs in a worker process and returns plain data (`NotebookResult`); the parent
+process alone writes the gradebook, the CSV and the feedback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.execute import CELL_TIMEOUT, MEMORY_LIMIT, execute
+from autograder.restore import GENERAL, grade_id, is_test, restore
+
+STATUSES = ("ok", "failed", "error", "timeout", "crashed", "missing", "invalid")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One notebook of one student's assignment. path None: nothing was submitted."""
+
+    student: str
+    assignment: str
+    notebook: str  # the expected name, without .ipynb
+    path: Path | None
+    note: str = ""  # e.g. which file was graded in place of a renamed notebook
+
+
+@dataclass
+class Row:
+    student: str
+    assignment: str
+    notebook: str
+    question: str
+    score: float
+    max_score: float
+    status: str
+    message: str
+
+
+@dataclass
+class NotebookResult:
+    task: Task
+    rows: list[Row]
+    graded: dict | None = None  # the executed notebook (nbformat JSON), if it ran
+    seconds: float = 0.0
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+@dataclass(frozen=True)
+class Options:
+    timeout: int = CELL_TIMEOUT
+    memory_limit: int = MEMORY_LIMIT
+
+
+def questions(source: nbformat.NotebookNode) -> list[tuple[str, float]]:
+    """The graded questions of a source notebook: (grade_id, points) of each test cell."""
+    return [
+        (grade_id(c), float(c.metadata["nbgrader"].get("points", 0)))
+        for c in source.cells
+        if is_test(c) and grade_id(c)
+    ]
+
+
+def _all_rows(task, source, status, message):
+    return [
+        Row(task.student, task.assignment, task.notebook, q, 0.0, pts, status, message)
+        for q, pts in questions(source)
+    ]
+
+
+def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
+    """Parse a submitted notebook; returns (notebook, "") or (None, why it cannot be read)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        return None, f"the file could not be read ({e.strerror})"
+    if not raw.strip():
+        return None, "the notebook file is empty"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "the notebook file is not text (UTF-8)"
+    except json.JSONDecodeError as e:
+        return None, f"the notebook file is not valid JSON (line {e.lineno}, column {e.colno}): was it edited outside Jupyter?"
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return None, "the file is JSON but not a notebook (no list of cells)"
+    try:
+        with warnings.catch_warnings():
+            # duplicate or missing cell ids are repaired by nbformat; nothing to shout about
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(json.dumps(data), as_version=4)
+    except Exception as e:  # nbformat raises several types for malformed notebooks
+        return None, f"the notebook could not be read: {type(e).__name__}: {str(e)[:200]}"
+    return nb, ""
+
+
+def _message(outcome, timeout) -> tuple[str, str]:
+    """(status, message) of a test cell's outcome, in words a student understands."""
+    if outcome is None or outcome.status == "skipped":
+        return "crashed", "not run: the kernel kept dying, so grading of this notebook stopped before this question"
+    if outcome.status == "ok":
+        return "ok", "passed"
+    if outcome.status == "timeout":
+        return "timeout", f"stopped after {timeout} s without finishing: an infinite loop or a very slow answer?"
+    if outcome.status == "crashed":
+        return "crashed", (
+            "the Python kernel died during this test (os._exit, a crash or too much memory); "
+            "the other questions were graded after a restart"
+        )
+    first = (outcome.evalue or "").strip().splitlines()
+    detail = first[0][:300] if first else ""
+    if outcome.ename == "AssertionError":
+        return "failed", detail or "a test failed"
+    if outcome.ename == "NotImplementedError":
+        return "error", "not answered yet: the answer still raises NotImplementedError"
+    return "error", f"{outcome.ename}: {detail}" if detail else outcome.ename
+
+
+def grade_notebook(task: Task, source: dict, release: dict, options: Options = Options()) -> NotebookResult:
+    """Grade one submitted notebook against its source (answers, hidden tests) and release."""
+    start = time.monotonic()
+    source_nb = nbformat.from_dict(source)
+    if task.path is None:
+        rows = _all_rows(task, source_nb, "missing", f"{task.notebook}.ipynb was not submitted")
+        return NotebookResult(task, rows, seconds=time.monotonic() - start)
+    student_nb, problem = read_submission(task.path)
+    if student_nb is None:
+        return NotebookResult(task, _all_rows(task, source_nb, "invalid", problem), seconds=time.monotonic() - start)
+
+    restored = restore(source_nb, nbformat.from_dict(release), student_nb)
+    nb = restored.nb
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        work = Path(tmp)
+        # the submission's own folder (data files it brought), and nothing else
+        for item in task.path.parent.iterdir():
+            if item.suffix != ".ipynb" and item.name != ".ipynb_checkpoints":
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, work / item.name)
+        outcomes = execute(
+            nb, work, replayable=lambda c: not is_test(c),
+            timeout=options.timeout, memory_limit=options.memory_limit,
+        )
+
+    answer_trouble = {
+        grade_id(c): o for i, c in enumerate(nb.cells)
+        if (o := outcomes.get(i)) and o.status in ("timeout", "crashed") and not is_test(c)
+    }
+    rows = []
+    for i, cell in enumerate(nb.cells):
+        if not is_test(cell) or not grade_id(cell):
+            continue
+        gid = grade_id(cell)
+        points = float(cell.metadata["nbgrader"].get("points", 0))
+        status, message = _message(outcomes.get(i), options.timeout)
+        answer = gid.removeprefix("test_")
+        if status != "ok" and answer in answer_trouble:
+            message = f"your answer cell '{answer}' {'timed out' if answer_trouble[answer].status == 'timeout' else 'killed the kernel'}; " + message
+        notes = restored.notes.get(gid, []) + (restored.notes.get(GENERAL, []) if not rows else [])
+        if task.note and not rows:
+            notes.insert(0, task.note)
+        if notes:
+            message = message + " (" + "; ".join(notes) + ")"
+        score = points if status == "ok" else 0.0
+        rows.append(Row(task.student, task.assignment, task.notebook, gid, score, points, status, message))
+    return NotebookResult(task, rows, graded=dict(nb), seconds=time.monotonic() - start)

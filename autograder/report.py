@@ -1,0 +1,140 @@
+"""The instructor's report: one self-contained HTML page (plots embedded), no server needed."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from autograder.grading import STATUSES
+
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; }
+table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
+td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; }
+td.num { text-align: right; } .warn { color: #9a6700; }
+"""
+_STATUS_COLORS = {
+    "ok": "#2da44e", "failed": "#cf222e", "error": "#fb8500", "timeout": "#8250df",
+    "crashed": "#6e7781", "missing": "#d0d7de", "invalid": "#1b1f24",
+}
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
+
+
+def _table(head, rows) -> str:
+    th = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td class='num'>{v:g}</td>" if isinstance(v, float | int) else f"<td>{html.escape(str(v))}</td>"
+            for v in row
+        ) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _question_plots(rows) -> str:
+    """Per question: histogram of scores, and the statuses as one stacked bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_q = defaultdict(list)
+    for r in rows:
+        by_q[(r.assignment, r.notebook, r.question)].append(r)
+    keys = sorted(by_q)
+    if not keys:
+        return ""
+    cols = 4
+    nrows = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.4 * nrows), squeeze=False)
+    for ax, key in zip(axes.flat, keys):
+        qrows = by_q[key]
+        max_score = max(r.max_score for r in qrows) or 1.0
+        ax.hist([r.score for r in qrows], bins=10, range=(0, max_score), color="#0969da")
+        ax.set_title(f"{key[0]}\n{key[2]}", fontsize=8)
+        ax.set_xlabel("score", fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(keys):]:
+        ax.axis("off")
+    fig.tight_layout()
+    hist = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(10, 0.3 * len(keys) + 1.2))
+    left = [0] * len(keys)
+    for status in STATUSES:
+        counts = [sum(r.status == status for r in by_q[k]) for k in keys]
+        if any(counts):
+            ax.barh(range(len(keys)), counts, left=left, color=_STATUS_COLORS[status], label=status)
+            left = [a + b for a, b in zip(left, counts)]
+    ax.set_yticks(range(len(keys)), [f"{k[0]} / {k[2]}" for k in keys], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("submissions")
+    ax.legend(fontsize=7, ncol=len(STATUSES), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    return hist + "<h3>Statuses per question</h3>" + _png(fig)
+
+
+def write_report(out: Path, result) -> Path:
+    """Write out/report.html from a `batch.ClassResult`."""
+    rows, results = result.rows, result.results
+    students = sorted({r.student for r in rows})
+    assignments = sorted({r.assignment for r in rows})
+    status_counts = Counter(r.status for r in rows)
+
+    per_student = []
+    for s in students:
+        cells = []
+        for a in assignments:
+            mine = [r for r in rows if r.student == s and r.assignment == a]
+            cells.append(f"{sum(r.score for r in mine):g} / {sum(r.max_score for r in mine):g}" if mine else "-")
+        total = sum(r.score for r in rows if r.student == s)
+        trouble = sorted({r.status for r in rows if r.student == s} - {"ok", "failed", "error"})
+        per_student.append([s, *cells, total, ", ".join(trouble)])
+
+    per_question = []
+    for key in sorted({(r.assignment, r.question) for r in rows}):
+        qrows = [r for r in rows if (r.assignment, r.question) == key]
+        per_question.append([key[0], key[1], qrows[0].max_score,
+                             sum(r.score for r in qrows) / len(qrows),
+                             f"{100 * sum(r.status == 'ok' for r in qrows) / len(qrows):.0f}%"])
+
+    slow = sorted(results, key=lambda res: res.seconds, reverse=True)[:10]
+    slow_rows = [[res.task.student, res.task.assignment, res.task.notebook, round(res.seconds, 2), res.worker]
+                 for res in slow]
+
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Grading report</title><style>{_CSS}</style></head><body>",
+        "<h1>Grading report</h1>",
+        f"<p>{len(students)} students, {len(results)} notebooks, {len(rows)} graded questions. "
+        f"Grades: <code>grades.csv</code>; feedback: <code>feedback/&lt;student&gt;/</code>.</p>",
+    ]
+    if result.warnings:
+        parts.append("<h2>Warnings</h2><ul>" + "".join(
+            f"<li class='warn'>{html.escape(w)}</li>" for w in result.warnings) + "</ul>")
+    parts += [
+        "<h2>Statuses</h2>",
+        _table(["status", "questions"], [[s, status_counts.get(s, 0)] for s in STATUSES]),
+        "<h2>Questions</h2>",
+        _table(["assignment", "question", "points", "mean score", "passed"], per_question),
+        "<h3>Score distribution per question</h3>",
+        _question_plots(rows),
+        "<h2>Students</h2>",
+        _table(["student", *assignments, "total", "problems"], per_student),
+        "<h2>Slowest submissions</h2>",
+        _table(["student", "assignment", "notebook", "seconds", "graded on"], slow_rows),
+        "</body></html>",
+    ]
+    path = out / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

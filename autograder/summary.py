@@ -1,0 +1,27 @@
+"""The table printed at the end of a grading run."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+
+def print_summary(result) -> None:
+    """Print per-assignment means, status counts and where the outputs are."""
+    rows = result.rows
+    for w in result.warnings:
+        print(f"warning: {w}")
+    by_assignment = {}
+    for r in rows:
+        by_assignment.setdefault(r.assignment, {}).setdefault(r.student, [0.0, 0.0])
+        acc = by_assignment[r.assignment][r.student]
+        acc[0] += r.score
+        acc[1] += r.max_score
+    print(f"\n{'assignment':<20} {'students':>8} {'mean':>8} {'max':>6}")
+    for aid, per in sorted(by_assignment.items()):
+        scores = [s for s, _ in per.values()]
+        possible = max(m for _, m in per.values())
+        print(f"{aid:<20} {len(per):>8} {sum(scores) / len(scores):>8.2f} {possible:>6g}")
+    counts = Counter(r.status for r in rows)
+    print("\nquestions by status: " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
+    out = result.out
+    print(f"\ngrades:   {out / 'grades.csv'}\nfeedback: {out / 'feedback'}/<student>/\nreport:   {out / 'report.html'}")
