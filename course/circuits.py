@@ -356,7 +356,28 @@ def check_circuit(backward, forward, *inputs, names=None, title=None) -> GradRep
     report = check_gradients(scalar, arrays, [_as_gradient(g) for g in grads], names=list(names),
                              method="full", title=title)
     report.problems = problems + report.problems
+    for c in report.inputs:
+        # the generic hints speak of batches and 1/N; a circuit's mistakes are different
+        if c.verdict in ("wrong", "suspicious") and c.analytic_at_worst is not None:
+            c.hint = _circuit_hint(c)
     return report
+
+
+def _circuit_hint(c):
+    """What to look at when the gradient of one input (its worst entry) is off."""
+    where = c.name + ("" if c.worst in ("", "[]") else c.worst)
+    a, n = c.analytic_at_worst, c.numeric_at_worst
+    if a == 0 and n != 0:
+        return (f"d{where} is 0 but f does change with {where} (finite differences give "
+                f"{n:.4g}): is its gradient routed to another input?")
+    if abs(n) <= 1e-9 * max(1.0, abs(a)):
+        return (f"d{where} is {a:.4g} but f does not change with {where} here: does a max "
+                "send gradient to its smaller input?")
+    if abs(a + n) <= 1e-6 * abs(n):
+        return f"d{where} has the sign flipped ({a:.4g} instead of {n:.4g})"
+    return (f"d{where} is {a:.4g} but finite differences give {n:.4g}: check each local "
+            "gradient, that it is multiplied by the gradient from above, and += where a "
+            "variable is used more than once")
 
 
 # --- drawing -------------------------------------------------------------------------
