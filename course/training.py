@@ -226,11 +226,16 @@ def plot_history(history, smooth=20):
 def plot_weights(W1, image_shape=(8, 8), columns=8, max_units=32):
     """The first layer's weights as images: column j of W1 (D, H) reshaped to image_shape.
 
-    Each hidden unit computes a dot product of the input with its column, so the image
-    shows which pixels push that unit up (light) or down (dark). Returns the Figure.
+    W1 may also be a `History`, whose trained ``params["W1"]`` is shown. Each hidden unit
+    computes a dot product of the input with its column, so the image shows which pixels
+    push that unit up (light) or down (dark). Returns the Figure.
     """
     import matplotlib.pyplot as plt
 
+    if W1 is None:
+        _require_history(W1)
+    if isinstance(W1, History):
+        W1 = W1.params["W1"]
     W1 = np.asarray(W1)
     if W1.ndim != 2 or W1.shape[0] != int(np.prod(image_shape)):
         raise ValueError(f"W1 must have shape (D, H) with D = {int(np.prod(image_shape))} "

@@ -187,11 +187,17 @@ def test_plots_draw_history_and_weights():
     fig = plot_weights(np.random.default_rng(0).standard_normal((64, 10)))
     assert sum(len(ax.images) for ax in fig.axes) == 10
     plt.close(fig)
+    h.params = {"W1": np.ones((64, 40))}
+    fig = plot_weights(h)  # a History shows its trained W1, at most 32 units
+    assert sum(len(ax.images) for ax in fig.axes) == 32
+    plt.close(fig)
 
 
 def test_plots_explain_missing_inputs():
     """Does plotting before training (history None) or a W1 of the wrong size say what to do?"""
     with pytest.raises(ValueError, match="run the training cell"):
         plot_history(None)
+    with pytest.raises(ValueError, match="run the training cell"):
+        plot_weights(None)
     with pytest.raises(ValueError, match="D = 64"):
         plot_weights(np.zeros((10, 3)))
