@@ -396,7 +396,10 @@ def check_graph(build: Callable, reference: Callable, inputs: Sequence[np.ndarra
     try:
         root = build(*leaves)
     except NotImplementedError as err:
-        raise NotImplementedError(f"{title}: a part of the graph is not written yet {err}") from err
+        detail = f" ({err})" if str(err) else ""
+        raise NotImplementedError(
+            f"{title}: an op or module it uses is not written yet{detail}"
+        ) from err
     root.backward()
     return check_gradients(lambda *xs: float(reference(*xs)), list(inputs),
                            [leaf.grad for leaf in leaves], names=names, method=method,
