@@ -12,12 +12,13 @@ from pathlib import Path
 
 from autograder.execute import CELL_TIMEOUT, MEMORY_LIMIT
 from autograder.nbgrader_glue import GraderError
+from autograder.paths import ASSIGNMENTS
 
 
 def _release(args) -> int:
     from autograder.release import release
 
-    for path in release(Path(args.out), args.assignment or None):
+    for path in release(Path(args.out), args.assignment or None, source=Path(args.source)):
         print(f"wrote {path}")
     return 0
 
@@ -30,7 +31,7 @@ def _grade(args) -> int:
     result = grade_class(
         Path(args.submitted), Path(args.out), workers=args.workers, db_url=args.db,
         options=Options(timeout=args.timeout, memory_limit=args.memory_mb * 1024**2),
-        assignments=args.assignment or None, progress=not args.quiet,
+        assignments=args.assignment or None, progress=not args.quiet, source=Path(args.source),
     )
     print_summary(result)
     return 0
@@ -38,7 +39,7 @@ def _grade(args) -> int:
 
 def _solutions(args) -> int:
     from autograder.answer_key import build
-    from autograder.paths import ASSIGNMENTS, source_notebooks
+    from autograder.paths import source_notebooks
 
     sources = source_notebooks()
     if args.assignment:
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("release", help="write the student release (notebooks and the course wheel)")
     p.add_argument("--out", required=True, help="writes OUT/release/<assignment>/<notebook>.ipynb")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
     p.set_defaults(run=_release)
 
     p = verbs.add_parser("grade", help="grade SUBMITTED/<student>/<assignment>/<notebook>.ipynb")
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="memory per submission in MiB (default %(default)s)")
     p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite under OUT)")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_grade)
 

@@ -22,7 +22,7 @@ from solutions.bugs import all_bugs
 SABOTAGE = {
     "infinite_loop": "while True:\n    pass",
     "kernel_exit": "import os\nos._exit(1)",
-    "memory_bomb": "_hog = [bytearray(10**8) for _ in range(10**3)]",
+    "memory_bomb": "_hog = []\nwhile True:\n    _hog.append(bytearray(10**7))",
     "huge_output": "for _ in range(20_000):\n    print('spam ' * 40)",
     "warning": "import warnings\nwarnings.warn('a harmless warning from a correct answer')",
 }

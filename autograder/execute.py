@@ -44,6 +44,13 @@ class _CappedClient(NotebookClient):
         super().__init__(nb, **kw)
         self._output_limit = output_limit
         self._output_sizes: dict[int, int] = {}
+        self.last_reply: dict = {}
+        # The reply's status is the truth: when the kernel cannot even format a traceback
+        # (out of memory), an error leaves no error output behind.
+        self.on_cell_executed = self._keep_reply
+
+    def _keep_reply(self, cell, cell_index, execute_reply):
+        self.last_reply = execute_reply or {}
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(str(msg.get("content", "")))
@@ -99,6 +106,7 @@ class _Kernel:
 
     def run(self, cell: NotebookNode, index: int) -> CellOutcome:
         start = time.monotonic()
+        self.client.last_reply = {}
         try:
             self.client.execute_cell(cell, index)
         except CellTimeoutError:
@@ -109,6 +117,9 @@ class _Kernel:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 return CellOutcome("error", elapsed, out.get("ename", ""), out.get("evalue", ""))
+        reply = self.client.last_reply.get("content", {})
+        if reply.get("status", "ok") != "ok":
+            return CellOutcome("error", elapsed, reply.get("ename", "Error"), reply.get("evalue", ""))
         return CellOutcome("ok", elapsed)
 
 
