@@ -10,9 +10,12 @@ import numpy as np
 
 
 def affine_backward(dout, cache):
-    """dout: (N, M); cache (x, w, b) with x (N, d1..dk), w (D, M), b (M,).
+    """Backward pass of the affine layer ``out = x.reshape(N, D) @ w + b``.
 
-    Returns dx (N, d1..dk), dw (D, M), db (M,).
+    dout: (N, M), the upstream gradient, shaped like out.
+    cache: (x, w, b) as returned by affine_forward: x (N, d1, ..., dk), w (D, M), b (M,),
+    with D = d1 * ... * dk.
+    Returns (dx, dw, db), shaped like x, w and b.
     """
     x, w, _ = cache
     x2 = x.reshape(x.shape[0], -1)
@@ -24,25 +27,42 @@ def affine_backward(dout, cache):
 
 
 def relu_backward(dout, cache):
-    """dout and cache x alike in shape. Returns dx: dout where x > 0, else 0."""
+    """Backward pass of the relu, ``out = max(0, x)`` elementwise.
+
+    dout: the upstream gradient, any shape. cache: x as returned by relu_forward, shaped
+    like dout. Returns dx, shaped like x.
+    """
     x = cache
     # multiplying by the boolean mask is about 3x faster than np.where(x > 0, dout, 0.0)
     return dout * (x > 0)
 
 
 def sigmoid_backward(dout, cache):
-    """cache: the sigmoid output s. Returns dx = dout * s * (1 - s)."""
+    """Backward pass of the sigmoid, ``out = 1 / (1 + exp(-x))`` elementwise.
+
+    dout: the upstream gradient, any shape. cache: the sigmoid's *output* s as returned
+    by sigmoid_forward (not x), shaped like dout. Returns dx, shaped like x.
+    """
     s = cache
+    # sigma'(x) = s (1 - s): the local gradient needs only the output
     return dout * s * (1 - s)
 
 
 def tanh_backward(dout, cache):
-    """cache: the tanh output t. Returns dx = dout * (1 - t**2)."""
+    """Backward pass of tanh, elementwise.
+
+    dout: the upstream gradient, any shape. cache: tanh's *output* t as returned by
+    tanh_forward, shaped like dout. Returns dx, shaped like x.
+    """
     t = cache
     return dout * (1 - t * t)
 
 
 def leaky_relu_backward(dout, cache):
-    """cache: (x, alpha). Returns dx = dout where x > 0, alpha * dout elsewhere."""
+    """Backward pass of the leaky relu: ``x`` where x > 0, ``alpha * x`` elsewhere.
+
+    dout: the upstream gradient, any shape. cache: (x, alpha) as returned by
+    leaky_relu_forward, x shaped like dout. Returns dx, shaped like x.
+    """
     x, alpha = cache
     return np.where(x > 0, dout, alpha * dout)
