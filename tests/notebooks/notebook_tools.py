@@ -139,6 +139,12 @@ def reference_objects() -> dict[str, list]:
     return found
 
 
+def normalized(line: str) -> str:
+    """A line without indentation and without a trailing ``  # comment``; "" for a comment line."""
+    text = line.strip()
+    return "" if text.startswith("#") else text.split("  #", 1)[0].rstrip()
+
+
 def rstrip_lines(text: str) -> str:
     """Text with trailing whitespace removed from every line and from the end."""
     return "\n".join(line.rstrip() for line in text.rstrip().split("\n"))
@@ -171,10 +177,10 @@ def distinctive_lines(obj, public: str) -> set[str]:
     header = tree.body[0]
     # the signature (def line, possibly wrapped) ends where the body's first statement starts
     skip.update(range(header.lineno, header.body[0].lineno))
-    public_lines = {line.strip() for line in public.split("\n")}
+    public_lines = {normalized(line) for line in public.split("\n")}
     found = set()
     for number, line in enumerate(source.split("\n"), start=1):
-        code = line.split("#", 1)[0].strip() if not line.strip().startswith("#") else ""
+        code = normalized(line)
         if number in skip or len(code) < DISTINCTIVE_MIN_CHARS or code in public_lines:
             continue
         found.add(code)
@@ -189,3 +195,56 @@ def public_source() -> str:
 def ansi_free(text: str) -> str:
     """Tracebacks from the kernel without their terminal colour codes."""
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+_REGIONS = {"### BEGIN SOLUTION": "### END SOLUTION", "### BEGIN HIDDEN TESTS": "### END HIDDEN TESTS"}
+
+
+def hidden_and_given_lines(nb: nbformat.NotebookNode) -> tuple[set[str], set[str]]:
+    """Stripped code lines nbgrader removes from the release, and lines it keeps.
+
+    Removed: lines between BEGIN/END SOLUTION or BEGIN/END HIDDEN TESTS, and every line of
+    a solution cell without markers (nbgrader replaces such a cell by the stub).
+    """
+    hidden, given = set(), set()
+    for cell in nb.cells:
+        lines = cell.source.split("\n")
+        has_markers = any(line.strip() in _REGIONS for line in lines)
+        if is_solution_cell(cell) and not has_markers:
+            hidden.update(normalized(line) for line in lines)
+            continue
+        end = None
+        for line in lines:
+            text = line.strip()
+            if end is None and text in _REGIONS:
+                end = _REGIONS[text]
+            elif end is not None and text == end:
+                end = None
+            else:
+                (hidden if end is not None else given).add(normalized(line))
+    return hidden, given
+
+
+def secret_lines(source: Path) -> dict[str, str]:
+    """Lines a release of `source` must not contain, each with where it comes from.
+
+    The distinctive lines of every reference in the `solutions` package and the lines
+    nbgrader hides in any source notebook, minus what students see anyway: the `course`
+    package and the parts of this notebook that the release keeps by design (the given
+    forward pass of a worked example, an exercise's signature and docstring).
+    """
+    public = public_source()
+    secrets = {}
+    for objects in reference_objects().values():
+        for obj in objects:
+            for line in distinctive_lines(obj, public):
+                secrets[line] = f"{obj.__module__}.{obj.__qualname__}"
+    for other in SOURCES:
+        hidden, _ = hidden_and_given_lines(nbformat.read(other, as_version=4))
+        for line in hidden:
+            if len(line) >= DISTINCTIVE_MIN_CHARS:
+                secrets.setdefault(line, f"a hidden part of {other.parent.name}/{other.name}")
+    _, given = hidden_and_given_lines(nbformat.read(source, as_version=4))
+    public_lines = {normalized(line) for line in public.split("\n")}
+    return {line: origin for line, origin in secrets.items()
+            if line not in given and line not in public_lines}
