@@ -86,11 +86,14 @@ def rel_error(a, b, floor=FLOOR_ABS):
 
 
 def _elementwise_rel_error(a, b, floor, noise=0.0):
-    diff = np.maximum(np.abs(a - b) - noise, 0.0)
-    denom = np.maximum(np.abs(a) + np.abs(b), floor)
-    err = diff / denom
-    # nan or inf anywhere is as wrong as it gets
-    err[~(np.isfinite(a) & np.isfinite(b))] = np.inf
+    a, b = np.broadcast_arrays(a, b)
+    # nan or inf anywhere is as wrong as it gets; computed apart, since inf - inf would
+    # warn, and a warning in a graded cell costs the student the points
+    finite = np.isfinite(a) & np.isfinite(b)
+    err = np.full(a.shape, np.inf)
+    noise = np.broadcast_to(noise, a.shape)[finite]
+    diff = np.maximum(np.abs(a[finite] - b[finite]) - noise, 0.0)
+    err[finite] = diff / np.maximum(np.abs(a[finite]) + np.abs(b[finite]), floor)
     return err
 
 

@@ -123,7 +123,7 @@ NEAR = np.array([0.0, 0.0, 1e-300, 1e-12, -1e-12, 1e-9, -1e-9, 1e-7, -3e-7, 1e-6
                  H / 2, -H / 2, H, -H, 2 * H, -2 * H, 1.5 * H])
 
 
-def relu_input_near_kinks(rng, shape=(2, 4)):
+def relu_input_near_kinks(rng, shape=(2, 3)):
     """Half the entries at or within about h of 0, the rest standard normal."""
     x = rng.standard_normal(shape)
     near = rng.random(shape) < 0.5
@@ -131,7 +131,7 @@ def relu_input_near_kinks(rng, shape=(2, 4)):
     return x
 
 
-def hinge_input_near_kinks(rng, n=2, c=4):
+def hinge_input_near_kinks(rng, n=2, c=3):
     """Scores whose SVM margins are often exactly 0 or within h of it, with ties."""
     x, y = rng.standard_normal((n, c)), rng.integers(0, c, n)
     for i in range(n):
@@ -167,17 +167,17 @@ SEEDS_PER_CHUNK = 100  # 1,000 seeds in all, split so that xdist can spread them
 @pytest.mark.parametrize("method", ["full", "projection"])
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_no_false_alarm_near_kinks(chunk, method):
-    """Do correct relu, leaky relu and SVM gradients pass with inputs at and near kinks, for 1,000 seeds?"""
+    """Do correct relu (or leaky relu) and SVM gradients pass with inputs at and near kinks, for 1,000 seeds?"""
     failures = []
     for seed in range(chunk * SEEDS_PER_CHUNK, (chunk + 1) * SEEDS_PER_CHUNK):
         rng = np.random.default_rng(seed)
         x = relu_input_near_kinks(rng)
         scores, y = hinge_input_near_kinks(rng)
+        # relu and leaky relu share their kink: alternate them to keep the test fast
+        relu = (layers.relu_forward, solutions.relu_backward, x) if seed % 2 else \
+            (layers.leaky_relu_forward, solutions.leaky_relu_backward, x, 0.1)
         reports = [
-            gradcheck.check_backward(layers.relu_forward, solutions.relu_backward, x,
-                                     method=method, seed=seed),
-            gradcheck.check_backward(layers.leaky_relu_forward, solutions.leaky_relu_backward,
-                                     x, 0.1, method=method, seed=seed),
+            gradcheck.check_backward(*relu, method=method, seed=seed),
             gradcheck.check_loss(solutions.svm_loss, scores, y,
                                  reference=losses.svm_loss_forward, method=method, seed=seed),
         ]
