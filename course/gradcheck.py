@@ -258,6 +258,8 @@ class GradReport:
     inputs: list
     problems: list = field(default_factory=list)
     forward_calls: int = 0
+    #: warnings the checked function emitted: shown, but not held against it
+    warnings: list = field(default_factory=list)
 
     @property
     def ok(self):
@@ -297,11 +299,12 @@ class GradReport:
             notes += [f"{c.name}: {p}" for p in c.problems]
             if c.verdict != "ok" and c.analytic_at_worst is not None:
                 notes.append(
-                    f"{c.name}{c.worst if c.worst.startswith('[') else ' ' + c.worst}: "
+                    f"{c.name}{c.worst if c.worst.startswith('[') or not c.worst else ' ' + c.worst}: "
                     f"yours {c.analytic_at_worst:.6g}, finite differences {c.numeric_at_worst:.6g}"
                 )
             if c.hint:
                 notes.append(f"{c.name}: {c.hint}")
+        notes += [f"note: {w} (a warning costs nothing, but look at why)" for w in self.warnings]
         lines += ["", *notes] if notes else []
         lines.append(f"method: {self.method}, {self.forward_calls} forward calls")
         return "\n".join(lines)
@@ -442,7 +445,7 @@ def _compare_one(c, fun, x, analytic, method, rng, h, samples, directions):
     err[mask] = _elementwise_rel_error(analytic[mask], numeric[mask], floor, noise[mask])
     worst = np.unravel_index(int(np.argmax(err)), x.shape)
     c.max_error = float(err[worst])
-    c.worst = "[" + ", ".join(str(int(i)) for i in worst) + "]"
+    c.worst = "[" + ", ".join(str(int(i)) for i in worst) + "]" if worst else ""
     c.analytic_at_worst, c.numeric_at_worst = float(analytic[worst]), float(numeric[worst])
     if method == "full" and c.max_error > RTOL_OK and not c.skipped:
         c.hint = _hint(c.name, analytic, numeric, err)
@@ -541,12 +544,16 @@ def _same(a, b):
 
 
 def _call_quietly(report, what, fn, *args):
-    """Call fn, turning warnings it emits into report problems instead of stderr noise."""
+    """Call fn, keeping the warnings it emits in the report instead of on stderr.
+
+    A warning is not a wrong answer (an overflow that matters shows up as nan or inf),
+    and in a graded notebook cell anything on stderr would cost the student the points.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn(*args)
     for w in caught:
-        report.problems.append(f"{what} warned: {w.category.__name__}: {w.message}")
+        report.warnings.append(f"{what} warned: {w.category.__name__}: {w.message}")
     return result
 
 
@@ -606,6 +613,7 @@ def check_backward(forward, backward, *inputs, dout=None, method="auto", seed=0,
                           names=[all_names[i] for i in diff], method=method, seed=seed, h=h,
                           samples=samples, directions=directions, title=title)
     sub.problems = report.problems + sub.problems
+    sub.warnings = report.warnings + sub.warnings
     return sub
 
 
@@ -637,4 +645,5 @@ def check_loss(loss_fn, x, y, *, reference=None, method="auto", seed=0, h=H, sam
                           method=method, seed=seed, h=h, samples=samples,
                           directions=directions, title=title)
     sub.problems = report.problems + sub.problems
+    sub.warnings = report.warnings + sub.warnings
     return sub

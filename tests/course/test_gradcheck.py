@@ -211,3 +211,21 @@ def test_wrong_loss_value_is_reported():
     expected = losses.softmax_loss_forward(x, y)[0]
     assert not report.ok
     assert f"expected {expected:.6g}" in str(report)
+
+
+def test_a_warning_from_a_correct_backward_is_noted_not_failed(capsys):
+    """Does a right answer that warns still pass, with the warning shown and nothing on stderr?"""
+    import warnings
+
+    from solutions import relu_backward
+
+    def noisy_relu_backward(dout, cache):
+        warnings.warn("just saying", stacklevel=1)
+        return relu_backward(dout, cache)
+
+    x = np.random.default_rng(3).standard_normal((4, 5))
+    report = gradcheck.check_backward(layers.relu_forward, noisy_relu_backward, x)
+    assert report.ok
+    assert any("just saying" in w for w in report.warnings)
+    assert "just saying" in str(report)
+    assert capsys.readouterr().err == ""
