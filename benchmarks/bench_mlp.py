@@ -122,9 +122,20 @@ def main(argv=None):
     parser.add_argument("--c", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and torch threads (default: each library's own default)")
     args = parser.parse_args(argv)
 
     import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if args.threads:
+        # the same number of threads on both sides, or the ratio measures the thread counts
+        threadpool_limits(args.threads)
+        torch.set_num_threads(args.threads)
+    blas = ", ".join(f"{i['internal_api']} {i.get('version')} {i.get('architecture', '')} "
+                     f"({i['num_threads']} threads)" for i in threadpool_info()
+                     if i["user_api"] == "blas" and "numpy" in i["filepath"] + i.get("prefix", ""))
 
     p = make_problem(args.n, args.d, args.h, args.c, np.random.default_rng(0))
 
@@ -154,6 +165,8 @@ def main(argv=None):
           f"{platform.machine()}, {os.cpu_count()} cpus, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}")
+    torch_blas = "MKL" if torch.backends.mkl.is_available() else "not MKL"
+    print(f"numpy BLAS: {blas or 'unknown'}; torch BLAS: {torch_blas}")
     print(f"loss and parameter gradients agree with torch (max relative difference {worst:.1e})")
     print()
     print(f"{'implementation':<30} {'median ms':>10} {'IQR ms':>15} {'course / this':>14}")
