@@ -333,12 +333,11 @@ def check_circuit(backward, forward, *inputs, names=None, title=None) -> GradRep
     title = title or getattr(backward, "__name__", "backward")
     names = names or _param_names(forward, len(inputs))
     arrays = [np.asarray(v, dtype=np.float64) for v in inputs]
-    problems = []
     with warnings.catch_warnings(record=True) as caught:
-        # a warning in a graded cell would reach stderr; report it instead
+        # a warning in a graded cell would reach stderr; report it instead (it costs nothing)
         warnings.simplefilter("always")
         grads = backward(*(_plain(a) for a in arrays))
-    problems += [f"{title} warned: {w.category.__name__}: {w.message}" for w in caught]
+    warned = [f"{title} warned: {w.category.__name__}: {w.message}" for w in caught]
     if len(arrays) == 1 and not isinstance(grads, (tuple, list)):
         grads = (grads,)
     if len(arrays) == 1 and isinstance(grads, list) and arrays[0].ndim == 1:
@@ -355,7 +354,7 @@ def check_circuit(backward, forward, *inputs, names=None, title=None) -> GradRep
 
     report = check_gradients(scalar, arrays, [_as_gradient(g) for g in grads], names=list(names),
                              method="full", title=title)
-    report.problems = problems + report.problems
+    report.warnings = warned + report.warnings
     for c in report.inputs:
         # the generic hints speak of batches and 1/N; a circuit's mistakes are different
         if c.verdict in ("wrong", "suspicious") and c.analytic_at_worst is not None:
