@@ -11,6 +11,8 @@ affine - relu - affine - softmax at N=512, D=3072, H=512, C=10 in float64 three 
 `affine_backward` always returns dx, so the course step also computes the gradient of the
 input X (one more (N, H) x (H, D) multiply, as large as the two big ones). Torch and the
 matmul floor are therefore timed twice: with parameter gradients only, and with dX too.
+The last row times the same six multiplies in torch: numpy and torch use different BLAS
+libraries (OpenBLAS and MKL), and that row shows how much of any gap is theirs.
 
 Each is warmed up, then repeated; the table shows medians and the ratios course/torch and
 course/matmuls. Run it with ``python benchmarks/bench_mlp.py [--repeat 30]``.
@@ -70,6 +72,22 @@ def matmul_step_factory(p, with_dx):
         dW1 = X.T @ dh
         dX = dh @ W1.T if with_dx else None
         return s, dW2, dW1, dX
+
+    return step
+
+
+def torch_matmul_factory(p):
+    """The same 6 matrix multiplies in torch: separates the BLAS libraries from the rest."""
+    import torch
+
+    X, W1, W2 = (torch.from_numpy(p[k]) for k in ("X", "W1", "W2"))
+    ds = torch.ones((X.shape[0], W2.shape[1]), dtype=torch.float64)
+
+    def step():
+        a1 = X @ W1
+        s = a1 @ W2
+        dh = ds @ W2.T
+        return s, a1.T @ ds, X.T @ dh, dh @ W1.T
 
     return step
 
@@ -156,6 +174,7 @@ def main(argv=None):
         ("torch, + dX like course", torch_step_factory(p, with_dx=True)[0]),
         ("matmuls only (5)", matmul_step_factory(p, with_dx=False)),
         ("matmuls only (6, + dX)", matmul_step_factory(p, with_dx=True)),
+        ("torch matmuls only (6, + dX)", torch_matmul_factory(p)),
     ]
     stats = interleaved_medians([fn for _, fn in rows], args.repeat, args.warmup)
     base = stats[0][0]
