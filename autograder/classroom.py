@@ -148,3 +148,21 @@ def make_class(submitted: Path, notebooks: dict, n: int) -> list[Student]:
         for (aid, name), (source, release) in notebooks.items():
             write_student(student, source, release, submitted / student.sid / aid / f"{name}.ipynb")
     return students
+
+
+def bug_students(source, release) -> list[tuple[str, dict]]:
+    """Students carrying every bug of the bank that fits this notebook, packed tightly.
+
+    Bugs of different exercises share a student (each must then lose exactly its own
+    questions), so there are as many students as the most bugs of any one exercise.
+    Returns [(student id, {exercise: Bug})].
+    """
+    by_exercise = {}
+    for bug in all_bugs():
+        if bug.exercise in answers_of(source):
+            by_exercise.setdefault(bug.exercise, []).append(bug)
+    n = max((len(b) for b in by_exercise.values()), default=0)
+    return [
+        (f"bugs_{i + 1:02d}", {ex: bugs[i] for ex, bugs in by_exercise.items() if i < len(bugs)})
+        for i in range(n)
+    ]

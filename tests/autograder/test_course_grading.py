@@ -1,0 +1,90 @@
+"""The course's own assignments graded end to end through the command line.
+
+A perfect class earns full marks, a blank one 0, and every bug of the bank loses its own
+question: never another exercise's. (A question without an answer cell of its own, such
+as notebook 05's whole-network test, checks several answers at once and may fail too.)
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+
+import nbformat
+import pytest
+
+from autograder.classroom import answers_of, bug_students, fill
+from autograder.demo import load_notebooks
+from autograder.grading import questions
+from autograder.nbgrader_glue import assignment_ids
+from tests.autograder.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    """(notebooks, {student: {notebook: {exercise: bug}}}, rows by (student, assignment, question))."""
+    root = tmp_path_factory.mktemp("course")
+    notebooks = load_notebooks(assignment_ids())
+    bugs = defaultdict(dict)
+    for (aid, name), (source, release) in notebooks.items():
+        right = answers_of(source)
+        students = {"perfect": fill(release, right), "blank": release}
+        for sid, chosen in bug_students(source, release):
+            students[sid] = fill(release, right | {ex: b.source for ex, b in chosen.items()})
+            bugs[sid][aid] = chosen
+        for sid, nb in students.items():
+            path = root / "submitted" / sid / aid / f"{name}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+    proc = run_cli("grade", str(root / "submitted"), "--out", str(root / "out"), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with (root / "out" / "grades.csv").open() as f:
+        rows = {(r["student"], r["assignment"], r["question"]): r for r in csv.DictReader(f)}
+    return notebooks, bugs, rows
+
+
+def _questions(notebooks):
+    for (aid, _), (source, _) in notebooks.items():
+        for q, points in questions(source):
+            yield aid, q, points
+
+
+def test_perfect_class_gets_full_marks(graded_course):
+    """Do the solutions, pasted into the release, earn every point of every question?"""
+    notebooks, _, rows = graded_course
+    for aid, q, points in _questions(notebooks):
+        row = rows["perfect", aid, q]
+        assert (row["status"], float(row["score"])) == ("ok", points), row
+
+
+def test_blank_class_gets_zero(graded_course):
+    """Does an untouched release earn nothing, each question saying it is not answered?"""
+    notebooks, _, rows = graded_course
+    for aid, q, _ in _questions(notebooks):
+        row = rows["blank", aid, q]
+        assert float(row["score"]) == 0.0, row
+        assert row["status"] in ("error", "failed"), row
+
+
+def test_each_bug_loses_its_own_question_and_no_other(graded_course):
+    """Does every bug of the bank cost exactly its own question (and at most integration tests)?"""
+    notebooks, bugs, rows = graded_course
+    checked = 0
+    for (aid, _), (source, _) in notebooks.items():
+        answered = set(answers_of(source))
+        for sid, per_assignment in bugs.items():
+            chosen = per_assignment.get(aid)
+            if not chosen:
+                continue
+            lost = {q for a, q, _ in _questions({k: v for k, v in notebooks.items() if k[0] == aid})
+                    if rows[sid, aid, q]["status"] != "ok"}
+            for exercise, bug in chosen.items():
+                checked += 1
+                assert f"test_{exercise}" in lost, f"{aid}: bug {exercise}:{bug.name} was not caught"
+            others = {q for q in lost if q.removeprefix("test_") in answered} - {f"test_{e}" for e in chosen}
+            assert not others, f"{aid}/{sid}: bugs {sorted(chosen)} also cost {sorted(others)}"
+            for q in lost:
+                assert float(rows[sid, aid, q]["score"]) == 0.0
+    assert checked == sum(len(c) for per in bugs.values() for c in per.values()) > 0
