@@ -1,0 +1,60 @@
+"""Is what `release` hands to students complete, installable and free of answers?"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from autograder.nbgrader_glue import assignment_ids
+from autograder.restore import is_answer
+from tests.autograder.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def release_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rel")
+    proc = run_cli("release", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out / "release"
+
+
+def test_every_assignment_is_released(release_dir):
+    """Is there one released notebook per source notebook, in release/<assignment>/?"""
+    from autograder.paths import source_notebooks
+
+    expected = {(p.parent.name, p.name) for p in source_notebooks()}
+    got = {(p.parent.name, p.name) for p in release_dir.glob("*/*.ipynb")}
+    assert got == expected
+    assert {a for a, _ in got} == set(assignment_ids())
+
+
+def test_released_notebooks_hold_no_answers_or_hidden_tests(release_dir):
+    """Are answers replaced by stubs and hidden tests gone from every released notebook?"""
+    for path in release_dir.glob("*/*.ipynb"):
+        text = path.read_text()
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+            assert marker not in text, f"{path.name}: {marker}"
+        nb = nbformat.read(path, as_version=4)
+        stubs = [c for c in nb.cells if is_answer(c) and c.cell_type == "code"]
+        assert stubs and all("raise NotImplementedError" in c.source for c in stubs), path.name
+
+
+def test_wheel_holds_course_only_and_installs(release_dir, tmp_path):
+    """Does the course wheel install and import, without solutions or the autograder?"""
+    (wheel,) = release_dir.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n == "course/gradcheck.py" for n in names)
+    assert not any(n.startswith(("solutions", "autograder", "tests")) for n in names)
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    "--target", str(target), str(wheel)], check=True)
+    assert sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info")) == ["course"]
+    code = f"import sys; sys.path.insert(0, {str(target)!r}); import course.gradcheck; print(course.__file__)"
+    proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert proc.stdout.strip().startswith(str(target))
