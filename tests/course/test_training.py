@@ -124,6 +124,7 @@ def test_train_records_history_and_learning_rate_decay():
     h = train(_quadratic_loss, p, X, y, X[:3], y[:3], np.random.default_rng(0),
               learning_rate=0.5, epochs=2, batch_size=4, lr_decay=0.5)
     assert len(h.loss) == 6 and len(h.train_acc) == 2 and len(h.val_acc) == 2
+    assert h.best_val_acc == max(h.val_acc)
     # distance to the minimum shrinks by (1 - lr) per step: 3 steps at 0.5, 3 at 0.25
     assert np.allclose(h.params["W1"], 1 - 0.5**3 * 0.75**3)
 
