@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.restore import grade_id, is_answer, is_test
+from autograder.restore import grade_id, is_answer, is_test, strip_solution_markers
 from solutions.bugs import all_bugs
 
 #: A snippet per sabotage, placed in one answer cell (after the right answer).
@@ -26,9 +26,6 @@ SABOTAGE = {
     "huge_output": "for _ in range(20_000):\n    print('spam ' * 40)",
     "warning": "import warnings\nwarnings.warn('a harmless warning from a correct answer')",
 }
-
-
-_MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
 
 
 @dataclass
@@ -42,11 +39,7 @@ class Student:
 
 def answers_of(nb) -> dict[str, str]:
     """grade_id -> source of every answer cell, without nbgrader's solution markers."""
-    return {
-        grade_id(c): "\n".join(line for line in c.source.split("\n") if line.strip() not in _MARKERS)
-        for c in nb.cells
-        if is_answer(c) and grade_id(c)
-    }
+    return {grade_id(c): strip_solution_markers(c.source) for c in nb.cells if is_answer(c) and grade_id(c)}
 
 
 def fill(release, answers: dict[str, str]):

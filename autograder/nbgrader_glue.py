@@ -8,7 +8,6 @@ crash-proof version of.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -32,9 +31,14 @@ def alembic_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
+def load_course_config() -> Config:
+    """The course's own nbgrader_config.py (stubs, timeouts): the one place they are set."""
+    return PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+
+
 def course_config(root: Path, source: Path, db_url: str) -> Config:
     """nbgrader config: the course's nbgrader_config.py, rooted at `root`, sources from `source`."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    config = load_course_config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.source_directory = str(source)
     config.CourseDirectory.release_directory = "release"
@@ -93,10 +97,3 @@ def release_notebooks(out: Path, assignments: list[str] | None = None, source: P
                 nbformat.write(nb, dest)
                 written.append(dest)
         return written
-
-
-def copy_tree(src: Path, dest: Path) -> None:
-    """Copy a folder, replacing what is at dest."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(src, dest)

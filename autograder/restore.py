@@ -36,6 +36,14 @@ def is_test(cell) -> bool:
     return bool(nbgrader_meta(cell).get("grade")) and not is_answer(cell)
 
 
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def strip_solution_markers(source: str) -> str:
+    """The cell's source without nbgrader's BEGIN/END SOLUTION lines."""
+    return "\n".join(line for line in source.split("\n") if line.strip() not in SOLUTION_MARKERS)
+
+
 def _text(cell) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)

@@ -21,9 +21,11 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
+from autograder.nbgrader_glue import load_course_config
 from autograder.paths import ROOT, SOLUTIONS, source_notebooks
+from autograder.restore import is_answer as is_solution_cell
+from autograder.restore import nbgrader_meta
 
 SOURCES = source_notebooks()
 #: Answer keys that exist, including orphans whose source was removed or renamed.
@@ -31,8 +33,6 @@ ANSWER_KEYS = sorted(p for p in SOLUTIONS.glob("*/*.ipynb") if ".ipynb_checkpoin
 
 #: Longest an answer-key or a release notebook may take to run top to bottom, in seconds.
 RUN_BUDGET = 60.0
-
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def notebook_id(path: Path) -> str:
@@ -44,30 +44,15 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
-def nbgrader_meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def is_solution_cell(cell) -> bool:
-    return bool(nbgrader_meta(cell).get("solution"))
-
-
 def is_graded_cell(cell) -> bool:
     """A cell nbgrader scores automatically or, if it is a solution, gives 0 while unchanged."""
     meta = nbgrader_meta(cell)
     return bool(meta.get("grade")) and (cell.cell_type == "code" or bool(meta.get("solution")))
 
 
-def strip_solution_markers(source: str) -> str:
-    """The cell's source without the BEGIN/END SOLUTION lines (nbgrader's markers)."""
-    return "\n".join(
-        line for line in source.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION)
-    )
-
-
 def course_config(**overrides) -> Config:
     """The course's own nbgrader_config.py (stubs, timeouts), merged with `overrides`."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    config = load_course_config()
     config.merge(Config(overrides))
     return config
 

@@ -22,10 +22,10 @@ from notebook_tools import (
     read,
     reference_objects,
     rstrip_lines,
-    strip_solution_markers,
 )
 
 from autograder.paths import ASSIGNMENTS, solution_path
+from autograder.restore import strip_solution_markers
 
 REFERENCES = reference_objects()
 #: (source notebook, grade_id) of every solution cell named after a reference function or class
