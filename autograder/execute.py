@@ -20,6 +20,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
+from autograder import sandbox
+
 #: Defaults, overridable per run (`grade --timeout`, ...).
 CELL_TIMEOUT = 60  # seconds per cell
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for the kernel
@@ -88,12 +90,15 @@ class _Kernel:
             extra_arguments=[f"--InteractiveShellApp.exec_lines={_limits_line(memory_limit)}"],
             resources={"metadata": {"path": str(cwd)}},
         )
+        self.cwd = cwd
+        self.limits = sandbox.Limits(memory=memory_limit)
         self.running = False
 
     def start(self):
-        self.client.km = self.client.create_kernel_manager()
+        # sandboxed (bubblewrap, own uid, limits, no network) unless unavailable: see sandbox.py
+        self.client.km = sandbox.kernel_manager(self.cwd, self.limits)
         # the kernel's own log lines (transport warnings, crashes) are not for the student
-        self.client.start_new_kernel(stderr=subprocess.DEVNULL)
+        self.client.start_new_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client.start_new_kernel_client()
         self.client.reset_execution_trackers()
         self.running = True

@@ -1,0 +1,251 @@
+"""Run a submission's Jupyter kernel in a bubblewrap sandbox, as a throwaway uid, with limits.
+
+What the kernel (and everything it starts) sees: the Python installation and /usr read-only,
+a few files of /etc, its own /dev, /proc and /tmp, the submission's working folder at
+/submission (read-write) and a copy of the `course` package (read-only, on PYTHONPATH). Not
+the repository (assignments, solutions, the autograder, tests), not other submissions, not
+the gradebook or the output folder, no network (a network namespace with only its own
+loopback), no root powers: the grader, when root, builds the sandbox and then `setpriv`
+switches to a uid of its own with no capabilities and no_new_privs; `prlimit` caps address
+space, CPU time, processes, file size, open files and core dumps. The kernel is pid 1's child
+in its own pid namespace and bwrap runs with --die-with-parent: when the grader shuts the
+kernel down (or dies), every process the submission started dies with it.
+
+The kernel talks to the grader over ZMQ's ipc transport (Unix sockets in a per-kernel
+folder bound into the sandbox), since TCP loopback does not cross network namespaces.
+
+AUTOGRADER_SANDBOX=auto (default) falls back to an unsandboxed kernel with a loud warning
+when bwrap is missing or cannot start a trivial command; =require refuses to grade without
+it; =off turns it off (debugging only).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+log = logging.getLogger(__name__)
+
+MODE_ENV = "AUTOGRADER_SANDBOX"
+INSIDE_WORKDIR = "/submission"
+INSIDE_LIB = "/opt/autograder/lib"  # the course package, read-only
+UID_BASE = 200_000  # sandbox uids: UID_BASE + (grader pid mod 60000), unique per concurrent kernel
+ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
+
+
+class SandboxUnavailable(RuntimeError):
+    """AUTOGRADER_SANDBOX=require, and the sandbox cannot run here."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one kernel, each applied to every process in the sandbox."""
+
+    memory: int = 2 * 1024**3  # bytes of address space per process
+    cpu_seconds: int = 600  # CPU time per process: a busy background loop cannot run forever
+    processes: int = 64  # tasks (threads count too) of the sandbox's uid
+    file_size: int = 100 * 1024**2  # bytes per written file
+    tmp_size: int = 256 * 1024**2  # bytes of the private /tmp (and /dev/shm), in memory
+    open_files: int = 1024
+
+
+def sandbox_uid() -> int:
+    """The uid this grading process gives its kernels: one per worker, so limits are per kernel."""
+    return UID_BASE + os.getpid() % 60_000
+
+
+@functools.cache
+def _support_dir() -> Path:
+    """A per-process folder with the course package and the sandbox's passwd/group files."""
+    import course
+
+    root = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    os.chmod(root, 0o755)
+    shutil.copytree(Path(course.__file__).parent, root / "lib" / "course",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    uid = sandbox_uid()
+    etc = root / "etc"
+    etc.mkdir()
+    (etc / "passwd").write_text(f"root:x:0:0:root:/root:/bin/sh\nstudent:x:{uid}:{uid}:student:/tmp:/bin/sh\n"
+                                "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    (etc / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n")
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+    return root
+
+
+def _python_roots() -> list[str]:
+    """The folders of the Python installation the kernel needs (base prefix, venv prefix)."""
+    roots = []
+    for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
+        p = os.path.realpath(p)
+        if p.startswith("/usr/") or any(p == r or p.startswith(r + "/") for r in roots):
+            continue
+        roots = [r for r in roots if not r.startswith(p + "/")] + [p]
+    return roots
+
+
+def _rlimit(which: int, want: int) -> int:
+    hard = resource.getrlimit(which)[1]
+    return want if hard == resource.RLIM_INFINITY else min(want, hard)
+
+
+def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limits()) -> list[str]:
+    """The command line that runs argv (the kernel) sandboxed, in workdir, next to runtime."""
+    privileged = os.geteuid() == 0
+    support = _support_dir()
+    uid = sandbox_uid()
+    cmd = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+           "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent", "--new-session",
+           "--clearenv", "--ro-bind", "/usr", "/usr"]
+    if not privileged:  # an unprivileged user namespace; the uid inside is a fake one
+        cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            cmd += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            cmd += ["--ro-bind", top, top]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "nsswitch.conf",
+                 "hosts", "mime.types"):
+        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    cmd += ["--ro-bind", str(support / "etc" / "passwd"), "/etc/passwd",
+            "--ro-bind", str(support / "etc" / "group"), "/etc/group"]
+    made = set()
+    for root in _python_roots():
+        parts = Path(root).parts
+        for i in range(2, len(parts)):  # mount points under a tmpfs root default to 0700
+            parent = str(Path(*parts[:i]))
+            if parent not in made:
+                made.add(parent)
+                cmd += ["--perms", "0755", "--dir", parent]
+        cmd += ["--ro-bind", root, root]
+    cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
+            "--proc", "/proc",
+            "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+            "--bind", str(runtime), str(runtime),
+            "--perms", "0755", "--dir", os.path.dirname(os.path.dirname(INSIDE_LIB)),
+            "--perms", "0755", "--dir", os.path.dirname(INSIDE_LIB),
+            "--ro-bind", str(support / "lib"), INSIDE_LIB,
+            "--bind", str(workdir), INSIDE_WORKDIR, "--chdir", INSIDE_WORKDIR]
+    env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
+    env |= {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
+            "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.setdefault("LANG", "C.UTF-8")
+    for k, v in env.items():
+        cmd += ["--setenv", k, v]
+    if privileged:
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
+                "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                "--inh-caps=-all", "--bounding-set=-all"]
+    cmd += ["--", "prlimit",
+            f"--as={_rlimit(resource.RLIMIT_AS, limits.memory)}",
+            f"--cpu={_rlimit(resource.RLIMIT_CPU, limits.cpu_seconds)}",
+            f"--fsize={_rlimit(resource.RLIMIT_FSIZE, limits.file_size)}",
+            f"--nofile={_rlimit(resource.RLIMIT_NOFILE, limits.open_files)}",
+            "--core=0"]
+    if privileged:  # without a uid of its own the count would include the grader's processes
+        cmd += [f"--nproc={_rlimit(resource.RLIMIT_NPROC, limits.processes)}"]
+    return [*cmd, "--", *argv]
+
+
+def own(path: Path) -> None:
+    """Give path (a folder, recursively) to the sandbox's uid, so the kernel can write there."""
+    if os.geteuid() != 0:
+        return
+    uid = sandbox_uid()
+    os.lchown(path, uid, uid)
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, uid)
+
+
+@functools.cache
+def status() -> tuple[bool, str]:
+    """(True, how) when kernels run sandboxed here, else (False, why not); checked once per process."""
+    mode = os.environ.get(MODE_ENV, "auto").lower()
+    if mode in ("off", "0", "no", "false"):
+        return False, f"sandbox turned off ({MODE_ENV}={mode})"
+    missing = [t for t in ("bwrap", "setpriv", "prlimit") if shutil.which(t) is None]
+    if missing:
+        why = f"{', '.join(missing)} not found (install bubblewrap and util-linux: ./install.sh)"
+    else:
+        with tempfile.TemporaryDirectory(prefix="autograder-probe-") as tmp:
+            work, runtime = Path(tmp, "work"), Path(tmp, "run")
+            work.mkdir()
+            runtime.mkdir()
+            own(Path(tmp))
+            probe = command(["/bin/sh", "-c", "touch ok && id -u"], work, runtime)
+            try:
+                proc = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
+                ok = proc.returncode == 0 and (work / "ok").exists()
+                why = "" if ok else f"bwrap failed to start a trivial command: {(proc.stderr or proc.stdout).strip()[:300]}"
+            except (OSError, subprocess.TimeoutExpired) as e:
+                why = f"bwrap failed to start a trivial command: {e}"
+    if not why:
+        how = f"uid {sandbox_uid()}" if os.geteuid() == 0 else "unprivileged user namespace"
+        return True, f"bubblewrap sandbox ({how})"
+    if mode == "require":
+        raise SandboxUnavailable(why)
+    message = (f"WARNING: grading WITHOUT a sandbox: {why}. Submissions can read and write "
+               "whatever this user can (hidden tests, other submissions, the gradebook).")
+    log.warning(message)
+    print(f"autograder: {message}", file=sys.stderr, flush=True)
+    return False, why
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A KernelManager whose kernel runs inside `command`'s sandbox, over ipc sockets."""
+
+    def __init__(self, *, workdir: Path, limits: Limits = Limits(), **kw):
+        super().__init__(**kw)
+        self.workdir = Path(workdir)
+        self.limits = limits
+        self.runtime: Path | None = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        self.runtime = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        self.transport = "ipc"
+        self.ip = str(self.runtime / "ipc")
+        self.connection_file = str(self.runtime / "kernel.json")
+        return await super()._async_pre_start_kernel(**kw)
+
+    pre_start_kernel = _async_pre_start_kernel
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        # the connection file is written by now: hand it, and the folders, to the sandbox's uid
+        argv = super().format_kernel_cmd(extra_arguments)
+        assert self.runtime is not None
+        own(self.runtime)
+        own(self.workdir)
+        return command(argv, self.workdir, self.runtime, self.limits)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self.runtime is not None and not restart:
+            shutil.rmtree(self.runtime, ignore_errors=True)
+            self.runtime = None
+
+    cleanup_resources = _async_cleanup_resources
+
+
+def kernel_manager(workdir: Path, limits: Limits = Limits(), kernel_name: str = "python3") -> AsyncKernelManager:
+    """A kernel manager for a submission in workdir: sandboxed when possible (see `status`)."""
+    if status()[0]:
+        return SandboxedKernelManager(workdir=workdir, limits=limits, kernel_name=kernel_name)
+    return AsyncKernelManager(kernel_name=kernel_name)
