@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import sealed
 from autograder.execute import CELL_TIMEOUT, MEMORY_LIMIT, execute
 from autograder.restore import GENERAL, grade_id, is_test, restore
 
@@ -45,6 +46,9 @@ class Row:
     max_score: float
     status: str
     message: str
+    #: what an instructor should look at: "sealed-disagrees" (the notebook's own test and
+    #: the sealed check differ; the sealed one counts), "numerical-gradient"
+    flags: str = ""
 
 
 @dataclass
@@ -60,6 +64,7 @@ class NotebookResult:
 class Options:
     timeout: int = CELL_TIMEOUT
     memory_limit: int = MEMORY_LIMIT
+    sealed: bool = True  # judge each question outside the student's interpreter too
 
 
 def questions(source: nbformat.NotebookNode) -> list[tuple[str, float]]:
@@ -126,6 +131,22 @@ def _message(outcome, timeout) -> tuple[str, str]:
     return "error", f"{outcome.ename}: {detail}" if detail else outcome.ename
 
 
+def _with_verdict(status: str, message: str, verdict) -> tuple[str, str, str]:
+    """Combine the notebook's own test with the sealed verdict: the sealed one counts."""
+    if verdict is None:
+        return status, message, ""
+    flags = list(verdict.flags)
+    if verdict.ok and status != "ok":
+        flags.append("sealed-disagrees")
+        return "ok", f"passed the sealed check, though the notebook's own test said: {message}", ",".join(flags)
+    if not verdict.ok and status == "ok":
+        flags.append("sealed-disagrees")
+        return "failed", f"{verdict.message} (the notebook's own test passed: it was fooled, or is weaker)", ",".join(flags)
+    if not verdict.ok and flags:
+        return "failed", verdict.message, ",".join(flags)
+    return status, message, ",".join(flags)
+
+
 def grade_notebook(task: Task, source: dict, release: dict, options: Options = Options()) -> NotebookResult:
     """Grade one submitted notebook against its source (answers, hidden tests) and release."""
     start = time.monotonic()
@@ -139,16 +160,22 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
 
     restored = restore(source_nb, nbformat.from_dict(release), student_nb)
     nb = restored.nb
+    graded_cells = len(nb.cells)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         work = Path(tmp)
         # the submission's own folder (data files it brought), and nothing else
         for item in task.path.parent.iterdir():
-            if item.suffix != ".ipynb" and item.name != ".ipynb_checkpoints":
+            if item.suffix != ".ipynb" and item.name != ".ipynb_checkpoints" and item.name != sealed.FOLDER:
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, work / item.name)
+        plan = None
+        if options.sealed:
+            plan = sealed.prepare(nb, [q for q, _ in questions(source_nb)], work, task.student)
         outcomes = execute(
-            nb, work, replayable=lambda c: not is_test(c),
+            nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c),
             timeout=options.timeout, memory_limit=options.memory_limit,
         )
+        verdicts = sealed.judge(plan) if plan else {}
+    del nb.cells[graded_cells:]  # the harness is the grader's, not part of the feedback
 
     answer_trouble = {
         grade_id(c): o for i, c in enumerate(nb.cells)
@@ -169,6 +196,7 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
             notes.insert(0, task.note)
         if notes:
             message = message + " (" + "; ".join(notes) + ")"
+        status, message, flags = _with_verdict(status, message, verdicts.get(gid))
         score = points if status == "ok" else 0.0
-        rows.append(Row(task.student, task.assignment, task.notebook, gid, score, points, status, message))
+        rows.append(Row(task.student, task.assignment, task.notebook, gid, score, points, status, message, flags))
     return NotebookResult(task, rows, graded=dict(nb), seconds=time.monotonic() - start)
