@@ -1,7 +1,8 @@
 """Command line: ``python -m autograder VERB ...`` (also installed as ``autograder``).
 
 Each verb is a thin wrapper over a function of the package; defaults live there.
-Exit code 0 when the grader did its job (whatever the students scored), 2 when it could not.
+Exit code 0 when the grader did its job (whatever the students scored), 2 when it could not,
+130 when interrupted (Ctrl-C): finished grades are kept, and the same command resumes.
 """
 
 from __future__ import annotations
@@ -28,11 +29,17 @@ def _grade(args) -> int:
     from autograder.grading import Options
     from autograder.summary import print_summary
 
-    result = grade_class(
-        Path(args.submitted), Path(args.out), workers=args.workers, db_url=args.db,
-        options=Options(timeout=args.timeout, memory_limit=args.memory_mb * 1024**2),
-        assignments=args.assignment or None, progress=not args.quiet, source=Path(args.source),
-    )
+    try:
+        result = grade_class(
+            Path(args.submitted), Path(args.out), workers=args.workers, db_url=args.db,
+            options=Options(timeout=args.timeout, memory_limit=args.memory_mb * 1024**2),
+            assignments=args.assignment or None, progress=not args.quiet, source=Path(args.source),
+            scheduler=args.scheduler, force=args.force,
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted: every finished grade is saved; run the same command again to grade the rest",
+              file=sys.stderr)
+        return 130
     print_summary(result)
     return 0
 
@@ -74,7 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
     p.add_argument("--memory-mb", type=int, default=MEMORY_LIMIT // 1024**2,
                    help="memory per submission in MiB (default %(default)s)")
-    p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default: sqlite under OUT)")
+    p.add_argument("--db", default=None,
+                   help="gradebook SQLAlchemy URL, e.g. postgresql://user@host/db (default: sqlite under OUT)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="grade on the Dask cluster of this scheduler (tcp://host:8786) instead of local processes")
+    p.add_argument("--force", action="store_true",
+                   help="grade every submission again, even those unchanged since the last run into OUT")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

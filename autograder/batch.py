@@ -5,8 +5,11 @@ Written under OUT: grades.csv, feedback/<student>/<assignment>/<notebook>.html,
 autograded/<student>/<assignment>/<notebook>.ipynb, report.html and the gradebook
 (``gradebook.db`` unless a database URL is given).
 
-Workers run notebooks; only this process writes, one result at a time, as results
-arrive: a crash of the grader itself loses nothing already graded.
+Workers run notebooks, on a local process pool or on a Dask cluster (`autograder.cluster`);
+only this process writes, one result at a time, as results arrive: a crash of the grader
+itself loses nothing already graded. Each result is also kept in OUT/state/ with a
+fingerprint of its inputs (`autograder.resume`): a re-run grades only what changed or is
+missing (``force=True`` grades everything), and grades.csv and the report cover all results.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, fields
@@ -40,6 +44,10 @@ class ClassResult:
     out: Path
     results: list[NotebookResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    where: str = ""  # "local pool of N processes" or "Dask cluster at ADDRESS"
+    graded: int = 0  # notebooks graded by this run
+    up_to_date: int = 0  # notebooks whose earlier result was kept (unchanged inputs)
+    wall_seconds: float = 0.0
 
     @property
     def rows(self) -> list[Row]:
@@ -95,12 +103,31 @@ def _write_csv(path: Path, results: list[NotebookResult]) -> None:
         (asdict(r) | {"seconds": f"{res.seconds:.2f}", "worker": res.worker} for res in results for r in res.rows),
         key=lambda d: (d["student"], d["assignment"], d["notebook"]),
     )
-    tmp = path.with_suffix(".csv.tmp")
+    tmp = path.with_suffix(f".csv.{os.getpid()}.tmp")
     with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, path)  # readers never see a half-written file
+
+
+class _CsvEvery:
+    """Rewrites grades.csv as results arrive, at most about every `period` seconds.
+
+    The state files are the durable record; grades.csv is rebuilt from them at the end of
+    every run, so a throttled rewrite keeps a class of thousands from costing O(n^2) writes.
+    """
+
+    def __init__(self, path: Path, period: float = 2.0):
+        self.path, self.period, self.last = path, period, 0.0
+
+    def __call__(self, results, *, now: bool = False) -> None:
+        if now or time.monotonic() - self.last >= self.period:
+            start = time.monotonic()
+            _write_csv(self.path, results)
+            # never spend more than about a fifth of the time rewriting
+            self.period = max(self.period, 5 * (time.monotonic() - start))
+            self.last = time.monotonic()
 
 
 def grade_class(
@@ -113,39 +140,89 @@ def grade_class(
     assignments: list[str] | None = None,
     source: Path = ASSIGNMENTS,
     progress: bool = True,
+    scheduler: str | None = None,
+    force: bool = False,
 ) -> ClassResult:
-    """Grade every submission under `submitted` into `out`; see the module docstring."""
+    """Grade every submission under `submitted` into `out`; see the module docstring.
+
+    scheduler: address of a Dask scheduler (``tcp://host:8786``) to grade on instead of
+    a local pool of `workers` processes. force: grade again what is up to date.
+    """
+    from autograder import resume
     from autograder.feedback import write_feedback
     from autograder.gradebook import GradebookWriter
     from autograder.report import write_report
 
+    start = time.monotonic()
     submitted, out = Path(submitted), Path(out)
     options = options or Options()
     tasks, warnings = discover(submitted, source, assignments)
     out.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
-    result = ClassResult(out=out, warnings=warnings)
-    needed = sorted({t.assignment for t in tasks})
-    with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-        gen = generate(needed, db_url, Path(tmp), source)
-        sources, releases = {}, {}
-        for aid in needed:
-            for nb_path in (source / aid).glob("*.ipynb"):
-                sources[aid, nb_path.stem] = nbformat.read(nb_path, as_version=4)
-                releases[aid, nb_path.stem] = nbformat.read(gen.release / aid / nb_path.name, as_version=4)
+    workers = workers or os.cpu_count() or 1
+    where = f"Dask cluster at {scheduler}" if scheduler else f"local pool of {workers} processes"
+    result = ClassResult(out=out, warnings=warnings, where=where)
 
-        with GradebookWriter(db_url) as gradebook:
+    # what is up to date: same fingerprint as the saved result (unless forced)
+    contexts = {}
+    for t in tasks:
+        if (t.assignment, t.notebook) not in contexts:
+            nb = nbformat.read(source / t.assignment / f"{t.notebook}.ipynb", as_version=4)
+            contexts[t.assignment, t.notebook] = resume.context_digest(nb, options)
+    saved = resume.load(out)
+    done = {key: res for key, (_, res) in saved.items()}  # every result, old and new
+    fingerprints = {t: resume.fingerprint(t, contexts[t.assignment, t.notebook]) for t in tasks}
+    todo = [t for t in tasks if force or saved.get(_key(t), ("",))[0] != fingerprints[t]]
+    todo_set = set(todo)
+    result.up_to_date = len(tasks) - len(todo)
+    csv_every = _CsvEvery(out / "grades.csv")
+
+    with GradebookWriter(db_url) as gradebook:
+        # kept results the gradebook lacks (a new --db, a deleted gradebook) are saved again
+        resync = [res for t in tasks if t not in todo_set and not gradebook.has(res := done[_key(t)])]
+        needed = sorted({t.assignment for t in todo} | {r.task.assignment for r in resync})
+        with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
+            sources, releases = {}, {}
+            if needed:
+                # registers (or re-registers) the assignments in the gradebook; existing grades stay
+                gen = generate(needed, db_url, Path(tmp), source)
+                for aid in needed:
+                    for nb_path in (source / aid).glob("*.ipynb"):
+                        sources[aid, nb_path.stem] = nbformat.read(nb_path, as_version=4)
+                        releases[aid, nb_path.stem] = nbformat.read(gen.release / aid / nb_path.name, as_version=4)
+            for res in resync:
+                gradebook.save(res)
 
             def record(res: NotebookResult) -> None:
-                result.results.append(res)
+                # order matters: gradebook, feedback, then the state file that marks it done
                 gradebook.save(res)
                 write_feedback(out, res)
-                _write_csv(out / "grades.csv", result.results)
+                resume.save(out, res, fingerprints[res.task])
+                done[_key(res.task)] = res
+                result.graded += 1
+                csv_every(list(done.values()))
 
-            _run_pool(tasks, sources, releases, options, workers or os.cpu_count() or 1, record, progress)
+            try:
+                if not todo:
+                    pass
+                elif scheduler:
+                    from autograder.cluster import run_cluster
 
+                    run_cluster(todo, sources, releases, options, scheduler, record, progress, _crash_result)
+                else:
+                    _run_pool(todo, sources, releases, options, workers, record, progress)
+            finally:
+                # whatever happened, grades.csv holds every finished result
+                result.results = sorted(done.values(), key=lambda r: _key(r.task))
+                csv_every(result.results, now=True)
+
+    result.wall_seconds = time.monotonic() - start
     write_report(out, result)
     return result
+
+
+def _key(task: Task) -> tuple[str, str, str]:
+    return task.student, task.assignment, task.notebook
 
 
 def _crash_result(task: Task, source, why: str) -> NotebookResult:
@@ -159,7 +236,8 @@ def _run_pool(tasks, sources, releases, options, workers, record, progress) -> N
     pending, attempts = list(tasks), dict.fromkeys(tasks, 0)
     while pending:
         retry = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        try:
             futures = {
                 pool.submit(grade_notebook, t, sources[t.assignment, t.notebook],
                             releases[t.assignment, t.notebook], options): t
@@ -181,5 +259,10 @@ def _run_pool(tasks, sources, releases, options, workers, record, progress) -> N
                                         f"internal grader error: {type(e).__name__}: {e}")
                 record(res)
                 bar.update(1)
+        except BaseException:  # Ctrl-C: stop now; finished results are already recorded
+            pool.shutdown(wait=False, cancel_futures=True)
+            bar.close()
+            raise
+        pool.shutdown()
         pending = retry
     bar.close()

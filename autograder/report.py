@@ -109,6 +109,21 @@ def write_report(out: Path, result) -> Path:
                              sum(r.score for r in qrows) / len(qrows),
                              f"{100 * sum(r.status == 'ok' for r in qrows) / len(qrows):.0f}%"])
 
+    by_worker = defaultdict(list)
+    for res in results:
+        by_worker[res.worker].append(res.seconds)
+    worker_rows = [[w, len(s), round(sum(s), 1), round(sum(s) / len(s), 2), round(max(s), 2)]
+                   for w, s in sorted(by_worker.items())]
+    every = [[res.task.student, res.task.assignment, res.task.notebook, round(res.seconds, 2), res.worker]
+             for res in sorted(results, key=lambda r: (r.task.student, r.task.assignment, r.task.notebook))]
+    run = getattr(result, "where", "")
+    run_line = (
+        f"<p>This run graded {result.graded} notebooks on the {html.escape(run)} in "
+        f"{result.wall_seconds:.1f} s; {result.up_to_date} were unchanged since an earlier run and kept "
+        f"(kept ones show where they were first graded).</p>"
+        if run else ""
+    )
+
     slow = sorted(results, key=lambda res: res.seconds, reverse=True)[:10]
     slow_rows = [[res.task.student, res.task.assignment, res.task.notebook, round(res.seconds, 2), res.worker]
                  for res in slow]
@@ -131,8 +146,13 @@ def write_report(out: Path, result) -> Path:
         _question_plots(rows),
         "<h2>Students</h2>",
         _table(["student", *assignments, "total", "problems"], per_student),
+        "<h2>Where graded</h2>",
+        run_line,
+        _table(["graded on", "notebooks", "seconds", "mean seconds", "max seconds"], worker_rows),
         "<h2>Slowest submissions</h2>",
         _table(["student", "assignment", "notebook", "seconds", "graded on"], slow_rows),
+        "<h2>Every submission: where graded, how long</h2>",
+        _table(["student", "assignment", "notebook", "seconds", "graded on"], every),
         "</body></html>",
     ]
     path = out / "report.html"

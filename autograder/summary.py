@@ -23,5 +23,11 @@ def print_summary(result) -> None:
         print(f"{aid:<20} {len(per):>8} {sum(scores) / len(scores):>8.2f} {possible:>6g}")
     counts = Counter(r.status for r in rows)
     print("\nquestions by status: " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
+    where = getattr(result, "where", "")
+    if where:
+        print(f"\ngraded {result.graded} notebooks on the {where} in {result.wall_seconds:.1f} s"
+              f" ({result.up_to_date} unchanged since the last run, kept)")
+        by_worker = Counter(res.worker for res in result.results)
+        print(f"graded on {len(by_worker)} worker(s); per-notebook seconds in grades.csv and the report")
     out = result.out
     print(f"\ngrades:   {out / 'grades.csv'}\nfeedback: {out / 'feedback'}/<student>/\nreport:   {out / 'report.html'}")

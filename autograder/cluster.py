@@ -1,0 +1,125 @@
+"""Grading on an existing Dask distributed cluster (``grade --scheduler ADDRESS``).
+
+Each notebook is one Dask task: its submission folder travels to the worker as bytes (no
+shared filesystem needed), the worker grades it with `grading.grade_notebook` in a
+temporary folder, and only the result (`NotebookResult`: rows, the executed notebook,
+seconds, where) travels back. The parent records results one at a time as they arrive,
+exactly as with the local pool. Tasks are submitted with ``pure=False`` and retries; a
+worker that dies mid-task has its task re-run elsewhere by the scheduler (up to
+``distributed.scheduler.allowed-failures`` times, then the notebook is marked crashed).
+
+A worker needs this package installed with its ``grader`` extra (the same version as the
+parent: the tasks are pickled references to ``autograder.cluster.grade_remote``), a
+Python kernel (ipykernel) and the sandbox's tools (bubblewrap).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import socket
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder.grading import NotebookResult, Task, grade_notebook
+from autograder.nbgrader_glue import GraderError
+from autograder.resume import folder_files
+
+#: Notebooks in flight per worker thread: enough to keep every worker busy while the
+#: parent records results, few enough that the client does not hold a whole class in memory.
+IN_FLIGHT_PER_THREAD = 4
+#: Retries of a task that raised (grade_notebook catches the students' errors; this is for ours).
+RETRIES = 2
+
+
+def pack(task: Task) -> dict[str, bytes]:
+    """The files of a submission folder that grading reads, by path relative to the folder."""
+    if task.path is None:
+        return {}
+    folder = task.path.parent
+    files = {}
+    for path in folder_files(task):
+        # unreadable: left out, and the worker reports it as a missing or unreadable file
+        with contextlib.suppress(OSError):
+            files[str(path.relative_to(folder))] = path.read_bytes()
+    return files
+
+
+def grade_remote(task: Task, files: dict[str, bytes], source: dict, release: dict, options) -> NotebookResult:
+    """Run on a worker: unpack the submission into a temporary folder and grade it there."""
+    from distributed import get_worker
+
+    with tempfile.TemporaryDirectory(prefix="autograder-task-") as tmp:
+        local = task
+        if task.path is not None:
+            folder = Path(tmp) / task.student / task.assignment
+            for rel, data in files.items():
+                dest = folder / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+            local = dataclasses.replace(task, path=folder / task.path.name)
+        res = grade_notebook(local, source, release, options)
+    res.task = task  # the instructor's path, not the worker's temporary one
+    with contextlib.suppress(ValueError):  # ValueError: not inside a worker (called directly)
+        res.worker = f"{socket.gethostname()} {get_worker().address}"
+    return res
+
+
+def _key(task: Task) -> str:
+    return f"grade-{task.student}-{task.assignment}-{task.notebook}-{uuid.uuid4().hex[:8]}"
+
+
+def run_cluster(tasks, sources, releases, options, address: str, record, progress: bool, crash_result) -> None:
+    """Grade tasks on the Dask cluster at `address`; call record(result) for each, in this process."""
+    from distributed import Client, as_completed
+    from distributed.client import FutureCancelledError
+    from distributed.scheduler import KilledWorker
+
+    try:
+        client = Client(address, timeout="30s", set_as_default=False)
+    except (OSError, TimeoutError) as e:
+        raise GraderError(f"could not reach the Dask scheduler at {address}: {e}") from e
+    bar = tqdm(total=len(tasks), desc="grading", unit="nb", disable=not progress, file=sys.stderr)
+    try:
+        threads = sum(client.nthreads().values()) or 1
+        # each kind of notebook (source, release) travels to the cluster once, not per task
+        kinds = {(t.assignment, t.notebook) for t in tasks}
+        shared = {k: client.scatter([sources[k], releases[k]], hash=False) for k in sorted(kinds)}
+        todo = iter(tasks)
+        futures = {}
+
+        def submit_next() -> object | None:
+            task = next(todo, None)
+            if task is None:
+                return None
+            src, rel = shared[task.assignment, task.notebook]
+            fut = client.submit(grade_remote, task, pack(task), src, rel, options,
+                                key=_key(task), pure=False, retries=RETRIES)
+            futures[fut] = task
+            return fut
+
+        first = [f for _ in range(max(2, IN_FLIGHT_PER_THREAD * threads)) if (f := submit_next()) is not None]
+        queue = as_completed(first)
+        for fut in queue:
+            task = futures.pop(fut)
+            source = sources[task.assignment, task.notebook]
+            try:
+                res = fut.result()
+            except KilledWorker:
+                res = crash_result(task, source, "the cluster's workers died again and again grading this notebook")
+            except FutureCancelledError as e:
+                raise GraderError(f"the cluster cancelled the grading of {task.student}/{task.assignment}: {e}") from e
+            except Exception as e:  # a bug of ours must not stop the class
+                res = crash_result(task, source, f"internal grader error: {type(e).__name__}: {e}")
+            fut.release()
+            record(res)
+            bar.update(1)
+            if (nxt := submit_next()) is not None:
+                queue.add(nxt)
+    finally:
+        bar.close()
+        client.close()
