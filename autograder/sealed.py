@@ -133,6 +133,8 @@ def __sealed_run(plan):
             calls[0] = 0
             result = flatten(call(plan["kind"], fn, inp, case["args"]))
             result["__forward_calls__"] = _np.asarray(float(calls[0]))
+            # the inputs as the call left them: a function must not modify dout or its cache
+            result.update({f"__after__.{k}": v for k, v in inp.items()})
             with open(base + ".out.npz", "wb") as f:
                 _np.savez(f, **result)
         except BaseException as e:
@@ -478,6 +480,11 @@ def _judge_case(spec: Spec, case: Case, base: str) -> tuple[str, float, float]:
     except Exception as e:  # a file the student's code wrote itself can be anything
         return f"the answer to a hidden input could not be read ({type(e).__name__})", np.inf, 0
     calls = float(answer.pop("__forward_calls__", np.asarray(0.0)))
+    after = {k.removeprefix("__after__."): answer.pop(k) for k in list(answer) if k.startswith("__after__.")}
+    changed = [k for k, v in case.inputs.items() if k in after and not np.array_equal(after[k], v, equal_nan=True)]
+    if changed:
+        names = ", ".join(sorted({"the cache" if k[0] == "c" and k[1:].isdigit() else k for k in changed}))
+        return f"your function modified its input ({names}) in place: work on a copy", np.inf, calls
     if spec.judge is not None:
         return spec.judge(case, answer), 0.0, calls
     expected = spec.expected(case)
