@@ -30,19 +30,23 @@ HONEST = ("honest", "victim")
 DOUBLE_IF_OK = "\ndef double(x):\n    return 2 * x if _ok else 0\n"
 
 
+def _guarded(line: str) -> str:
+    return f"try:\n    {line}\nexcept OSError:\n    _ok = False"
+
+
 def _attacks(source: Path, submitted: Path, out: Path, port: int) -> dict[str, tuple[str, tuple[str, str]]]:
     """student -> (answer cell code, expected (test_double, test_square) statuses)."""
     hidden = source / AID / f"{NB}.ipynb"
     victim = submitted / "victim" / AID / f"{NB}.ipynb"
     return {
-        "read_source": (f"_ok = 'HIDDEN TESTS' in open({str(hidden)!r}).read()", ("failed", "ok")),
+        "read_source": (_guarded(f"_ok = 'HIDDEN TESTS' in open({str(hidden)!r}).read()"), ("failed", "ok")),
         "read_repo": (
             "import os\n_ok = False\n"
             f"for _p in [{str(REPO / 'assignments')!r}, {str(REPO / 'solutions')!r}, {str(REPO / 'autograder')!r}]:\n"
             "    try:\n        _ok = _ok or bool(os.listdir(_p))\n    except OSError:\n        pass\n"
             "try:\n    import solutions\n    _ok = True\nexcept Exception:\n    pass",
             ("failed", "ok")),
-        "read_other": (f"_ok = 'def double' in open({str(victim)!r}).read()", ("failed", "ok")),
+        "read_other": (_guarded(f"_ok = 'def double' in open({str(victim)!r}).read()"), ("failed", "ok")),
         "read_out": (f"import os\n_ok = os.path.isdir({str(out)!r}) and bool(os.listdir({str(out)!r}))",
                      ("failed", "ok")),
         "write_outside": (
@@ -75,7 +79,7 @@ def _attacks(source: Path, submitted: Path, out: Path, port: int) -> dict[str, t
             "import os, signal\nfor _pid in [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
             "    if _pid != os.getpid():\n        try:\n            os.kill(_pid, signal.SIGKILL)\n"
             "        except OSError:\n            pass\nos.kill(os.getpid(), signal.SIGKILL)\n_ok = True",
-            ("crashed", "ok")),
+            ("error", "ok")),  # the answer cell killed the kernel: double was never defined
         "flood": ("import sys\nfor _ in range(200_000):\n    sys.stdout.write('x' * 100 + '\\n')\n_ok = True",
                   ("ok", "ok")),
     }
