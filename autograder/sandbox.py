@@ -81,6 +81,16 @@ def _support_dir() -> Path:
     etc.mkdir()
     (etc / "passwd").write_text(f"root:x:0:0:root:/root:/bin/sh\nstudent:x:{uid}:{uid}:student:/tmp:/bin/sh\n"
                                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    # matplotlib's font list, built once by the grader's user: without it every kernel rebuilds it
+    mpl = root / "matplotlib"
+    mpl.mkdir()
+    try:
+        import matplotlib
+
+        for cached in Path(matplotlib.get_cachedir()).glob("fontlist-v*.json"):
+            shutil.copy(cached, mpl / cached.name)
+    except Exception:  # no matplotlib, or no cache yet: kernels build their own
+        pass
     (etc / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n")
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames:
@@ -138,11 +148,14 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
     cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
             "--proc", "/proc",
             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+            "--perms", "1777", "--dir", "/tmp/matplotlib",
             "--bind", str(runtime), str(runtime),
             "--perms", "0755", "--dir", os.path.dirname(os.path.dirname(INSIDE_LIB)),
             "--perms", "0755", "--dir", os.path.dirname(INSIDE_LIB),
             "--ro-bind", str(support / "lib"), INSIDE_LIB,
             "--bind", str(workdir), INSIDE_WORKDIR, "--chdir", INSIDE_WORKDIR]
+    for cached in (support / "matplotlib").iterdir():
+        cmd += ["--ro-bind", str(cached), f"/tmp/matplotlib/{cached.name}"]
     env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
     env |= {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
             "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB, "PYTHONDONTWRITEBYTECODE": "1"}
