@@ -217,7 +217,8 @@ def status() -> tuple[bool, str]:
         raise SandboxUnavailable(why)
     message = (f"WARNING: grading WITHOUT a sandbox: {why}. Submissions can read and write "
                "whatever this user can (hidden tests, other submissions, the gradebook).")
-    log.warning(message)
+    if log.hasHandlers():  # else logging's last resort would print it a second time
+        log.warning(message)
     print(f"autograder: {message}", file=sys.stderr, flush=True)
     return False, why
 
