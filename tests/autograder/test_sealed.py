@@ -1,0 +1,133 @@
+"""Can a submission fool the grade by tampering with its own interpreter? (sealed verdicts)
+
+Every cheater below submits a WRONG affine_backward (all zeros) together with a way to
+make the notebook's own tests pass. The sealed check, computed in the grader's process
+from plain arrays, must give that question nothing, flag it, and leave the other
+questions and the honest students alone.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import nbformat
+import pytest
+
+from autograder.classroom import answers_of, fill
+from autograder.demo import load_notebooks
+from tests.autograder.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+WRONG = '''
+def affine_backward(dout, cache):
+    x, w, b = cache
+    return np.zeros_like(x), np.zeros_like(w), np.zeros_like(b)
+'''
+
+#: cheater -> code placed before the wrong answer, in the same answer cell
+CHEATS = {
+    "allclose": "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None",
+    "report_always_ok": "import course.gradcheck as _g\n_g.GradReport.ok = property(lambda self: True)",
+    "own_checker": (
+        "import course.gradcheck as _g\n"
+        "class _Fine:\n    ok = True\n    def assert_ok(self): return self\n    def summary(self): return 'OK'\n"
+        "    def _repr_html_(self): return 'OK'\n"
+        "check_backward = _g.check_backward = lambda *a, **k: _Fine()"
+    ),
+    "sys_modules": (
+        "import sys, types\n_fake = types.ModuleType('course.gradcheck')\n"
+        "_fake.__dict__.update(sys.modules['course.gradcheck'].__dict__)\n"
+        "_fake.check_backward = lambda *a, **k: type('R', (), {'ok': True, 'assert_ok': lambda s: s, "
+        "'summary': lambda s: 'OK', '_repr_html_': lambda s: 'OK'})()\n"
+        "sys.modules['course.gradcheck'] = _fake\ncheck_backward = _fake.check_backward"
+    ),
+    "builtins": (
+        "import builtins\n_real_isinstance = builtins.isinstance\n"
+        "class _AlwaysEqual:\n    def __eq__(self, other): return True\n"
+        "    def __array__(self, dtype=None, copy=None): return np.zeros(1)\n"
+        "builtins.AssertionError = type('AssertionError', (Exception,), {})"
+    ),
+}
+
+FINITE_DIFFERENCES = '''
+def relu_backward(dout, cache):
+    x = cache
+    dx = np.zeros_like(x)
+    h = 1e-5
+    for i in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[i] += h
+        xm[i] -= h
+        dx[i] = np.sum((relu_forward(xp)[0] - relu_forward(xm)[0]) * dout) / (2 * h)
+    return dx
+'''
+
+ARRAY_LIKE = '''
+class _Liar:
+    """Equal to everything; turns into zeros when numpy asks."""
+    def __init__(self, shape):
+        self.shape = shape
+    def __eq__(self, other):
+        return True
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(self.shape)
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    return _Liar(x.shape), _Liar(w.shape), _Liar(b.shape)
+'''
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sealed")
+    ((aid, name), (source, release)), = load_notebooks(["02_layers"]).items()
+    right = answers_of(source)
+    students = {"honest": right, "finite_differences": right | {"relu_backward": FINITE_DIFFERENCES},
+                "array_like": right | {"affine_backward": ARRAY_LIKE}}
+    students |= {f"cheat_{k}": right | {"affine_backward": code + "\n" + WRONG} for k, code in CHEATS.items()}
+    for sid, answers in students.items():
+        path = root / "submitted" / sid / aid / f"{name}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(fill(release, answers), path)
+    proc = run_cli("grade", str(root / "submitted"), "--out", str(root / "out"), "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with (root / "out" / "grades.csv").open() as f:
+        return {(r["student"], r["question"]): r for r in csv.DictReader(f)}
+
+
+@pytest.mark.parametrize("cheat", sorted(CHEATS) + ["array_like"])
+def test_a_wrong_answer_earns_nothing_however_the_tests_are_fooled(graded, cheat):
+    """Does tampering with numpy, the checker, sys.modules or builtins leave a wrong answer at 0?"""
+    sid = cheat if cheat == "array_like" else f"cheat_{cheat}"
+    row = graded[sid, "test_affine_backward"]
+    assert float(row["score"]) == 0.0, row
+    assert row["status"] in ("failed", "error"), row
+
+
+def test_fooled_notebook_tests_are_flagged(graded):
+    """When the notebook's own test was fooled, is the row flagged for the instructor?"""
+    flagged = {sid for (sid, q), r in graded.items() if q == "test_affine_backward" and "sealed-disagrees" in r["flags"]}
+    assert {"cheat_own_checker", "cheat_report_always_ok", "cheat_sys_modules"} <= flagged
+
+
+def test_cheaters_keep_their_honest_answers(graded):
+    """Does a cheat on one question cost nothing on the others (answered correctly)?"""
+    for (sid, q), row in graded.items():
+        if sid.startswith("cheat_") and q != "test_affine_backward":
+            assert float(row["score"]) == float(row["max_score"]), row
+
+
+def test_a_finite_difference_backward_is_flagged_and_earns_nothing(graded):
+    """Is a 'backward pass' that loops over finite differences caught as such?"""
+    row = graded["finite_differences", "test_relu_backward"]
+    assert float(row["score"]) == 0.0
+    assert "numerical-gradient" in row["flags"]
+    assert "finite-difference" in row["message"]
+
+
+def test_honest_student_gets_full_marks_unflagged(graded):
+    """Does an honest, right submission keep every point, with no flag?"""
+    rows = [r for (sid, _), r in graded.items() if sid == "honest"]
+    assert rows and all(float(r["score"]) == float(r["max_score"]) and not r["flags"] for r in rows)
