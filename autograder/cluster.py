@@ -103,7 +103,7 @@ def run_cluster(tasks, sources, releases, options, address: str, record, progres
             return fut
 
         first = [f for _ in range(max(2, IN_FLIGHT_PER_THREAD * threads)) if (f := submit_next()) is not None]
-        queue = as_completed(first)
+        queue = as_completed(first, loop=client.loop)
         for fut in queue:
             task = futures.pop(fut)
             source = sources[task.assignment, task.notebook]
