@@ -120,13 +120,11 @@ class Postgres:
 
     def create_database(self, name: str) -> str:
         """A new empty database; returns its SQLAlchemy URL."""
-        import psycopg2
+        import psycopg
 
-        conn = psycopg2.connect(host=self.host, port=self.port, user="postgres", dbname="postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
+        with psycopg.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@{self.host}:{self.port}/{name}"
 
 
@@ -138,7 +136,7 @@ def postgres_bindir() -> Path | None:
 @contextlib.contextmanager
 def postgres_server():
     """Debian's PostgreSQL on a loopback port, in a temporary data directory; trust auth."""
-    import psycopg2
+    import psycopg
 
     bindir = postgres_bindir()
     root = Path(tempfile.mkdtemp(prefix="pg-test-"))
@@ -162,9 +160,9 @@ def postgres_server():
             if proc.poll() is not None:
                 raise RuntimeError(f"postgres exited ({proc.returncode}); see {log}")
             try:
-                psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres").close()
+                psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres").close()
                 return True
-            except psycopg2.OperationalError:
+            except psycopg.OperationalError:
                 return False
 
         _wait(accepting, 60, "postgres")
