@@ -2,7 +2,7 @@
 
 What the kernel (and everything it starts) sees: the Python installation and /usr read-only,
 a few files of /etc, its own /dev, /proc and /tmp, the submission's working folder at
-/submission (read-write) and a copy of the `course` package (read-only, on PYTHONPATH). Not
+its own path (read-write) and a copy of the `course` package (read-only, on PYTHONPATH). Not
 the repository (assignments, solutions, the autograder, tests), not other submissions, not
 the gradebook or the output folder, no network (a network namespace with only its own
 loopback), no root powers: the grader, when root, builds the sandbox and then `setpriv`
@@ -38,7 +38,6 @@ from jupyter_client.manager import AsyncKernelManager
 log = logging.getLogger(__name__)
 
 MODE_ENV = "AUTOGRADER_SANDBOX"
-INSIDE_WORKDIR = "/submission"
 INSIDE_LIB = "/opt/autograder/lib"  # the course package, read-only
 UID_BASE = 200_000  # sandbox uids: UID_BASE + (grader pid mod 60000), unique per concurrent kernel
 ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "OMP_NUM_THREADS",
@@ -136,15 +135,19 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     cmd += ["--ro-bind", str(support / "etc" / "passwd"), "/etc/passwd",
             "--ro-bind", str(support / "etc" / "group"), "/etc/group"]
-    made = set()
-    for root in _python_roots():
-        parts = Path(root).parts
-        for i in range(2, len(parts)):  # mount points under a tmpfs root default to 0700
+    made = {"/tmp"}
+
+    def parents(path: str) -> list[str]:  # mount points under a tmpfs root default to 0700
+        parts, out = Path(path).parts, []
+        for i in range(2, len(parts)):
             parent = str(Path(*parts[:i]))
-            if parent not in made:
+            if parent not in made and not any(parent.startswith(m + "/") for m in ("/tmp",)):
                 made.add(parent)
-                cmd += ["--perms", "0755", "--dir", parent]
-        cmd += ["--ro-bind", root, root]
+                out += ["--perms", "0755", "--dir", parent]
+        return out
+
+    for root in _python_roots():
+        cmd += [*parents(root), "--ro-bind", root, root]
     cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
             "--proc", "/proc",
             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
@@ -153,7 +156,8 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
             "--perms", "0755", "--dir", os.path.dirname(os.path.dirname(INSIDE_LIB)),
             "--perms", "0755", "--dir", os.path.dirname(INSIDE_LIB),
             "--ro-bind", str(support / "lib"), INSIDE_LIB,
-            "--bind", str(workdir), INSIDE_WORKDIR, "--chdir", INSIDE_WORKDIR]
+            # at its own path, so absolute paths the grader hands the kernel hold inside too
+            *parents(str(workdir)), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
     for cached in (support / "matplotlib").iterdir():
         cmd += ["--ro-bind", str(cached), f"/tmp/matplotlib/{cached.name}"]
     env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
