@@ -38,5 +38,5 @@ def tiny_class(tmp_path_factory) -> GradedClass:
     source = write_tiny_source(root / "source")
     roster = make_class(root / "submitted", load_notebooks([AID], source), 16)
     proc = run_cli("grade", str(root / "submitted"), "--out", str(root / "out"),
-                   "--source", str(source), "--timeout", "10", "--quiet")
+                   "--source", str(source), "--timeout", "20", "--quiet")
     return GradedClass(source, root / "submitted", root / "out", proc, roster)
