@@ -48,6 +48,7 @@ class ClassResult:
     graded: int = 0  # notebooks graded by this run
     up_to_date: int = 0  # notebooks whose earlier result was kept (unchanged inputs)
     wall_seconds: float = 0.0
+    record_seconds: float = 0.0  # time this process spent writing results (gradebook, feedback, state, csv)
 
     @property
     def rows(self) -> list[Row]:
@@ -195,12 +196,14 @@ def grade_class(
 
             def record(res: NotebookResult) -> None:
                 # order matters: gradebook, feedback, then the state file that marks it done
+                began = time.perf_counter()
                 gradebook.save(res)
                 write_feedback(out, res)
                 resume.save(out, res, fingerprints[res.task])
                 done[_key(res.task)] = res
                 result.graded += 1
                 csv_every(list(done.values()))
+                result.record_seconds += time.perf_counter() - began
 
             try:
                 if not todo:

@@ -14,7 +14,8 @@ around a notebook (dispatch, transfer, the parent's gradebook/feedback/state wri
 bare Dask round trip (``client.submit`` of a no-op) measures the cluster's own share.
 
 Printed: wall seconds, notebooks per minute, the median seconds per notebook on the workers,
-and the overheads. Run: ``python benchmarks/bench_cluster.py [--students 20] [--trivial 200]``.
+the parent's writing time per notebook (gradebook, feedback, state, grades.csv: the one
+serial part), and the overheads. Run: ``python benchmarks/bench_cluster.py [--students 20] [--trivial 200]``.
 A measurement, not a test.
 """
 
@@ -98,12 +99,14 @@ def trivial_class(root: Path, aid: str, students: int) -> Path:
     return submitted
 
 
-def run(submitted: Path, out: Path, **kw) -> tuple[float, int, float]:
+def run(submitted: Path, out: Path, **kw) -> tuple[float, int, float, float]:
+    """(wall s, notebooks, median s per notebook on a worker, s per notebook the parent spent writing)."""
     start = time.perf_counter()
     result = grade_class(submitted, out, progress=False, **kw)
     wall = time.perf_counter() - start
     assert result.graded == len(result.results), "a fresh OUT grades everything"
-    return wall, len(result.results), statistics.median(r.seconds for r in result.results)
+    n = len(result.results)
+    return wall, n, statistics.median(r.seconds for r in result.results), result.record_seconds / n
 
 
 def dask_round_trip(address: str, n: int) -> tuple[float, float]:
@@ -149,13 +152,13 @@ def main(argv: list[str] | None = None) -> int:
             serial, batch = dask_round_trip(address, 400)
 
     print(f"load average after: {load()}\n")
-    print(f"{'grading on':<26} {'notebooks':>9} {'wall s':>8} {'nb/min':>8} {'median s/nb':>12}")
-    for name, wall, count, median in table:
-        print(f"{name:<26} {count:>9} {wall:>8.1f} {count / wall * 60:>8.1f} {median:>12.2f}")
+    print(f"{'grading on':<26} {'notebooks':>9} {'wall s':>8} {'nb/min':>8} {'median s/nb':>12} {'write ms/nb':>12}")
+    for name, wall, count, median, write in table:
+        print(f"{name:<26} {count:>9} {wall:>8.1f} {count / wall * 60:>8.1f} {median:>12.2f} {write * 1000:>12.1f}")
     print("\ntrivial notebooks (nothing submitted: no kernel), whole pipeline per notebook:")
-    print(f"{'grading on':<26} {'notebooks':>9} {'wall s':>8} {'ms/nb':>8}")
-    for name, wall, count, _ in overhead:
-        print(f"{name:<26} {count:>9} {wall:>8.1f} {wall / count * 1000:>8.1f}")
+    print(f"{'grading on':<26} {'notebooks':>9} {'wall s':>8} {'ms/nb':>8} {'write ms/nb':>12}")
+    for name, wall, count, _, write in overhead:
+        print(f"{name:<26} {count:>9} {wall:>8.1f} {wall / count * 1000:>8.1f} {write * 1000:>12.1f}")
     print(f"\nDask alone: no-op task round trip {serial * 1000:.1f} ms one at a time, "
           f"{batch * 1000:.2f} ms per task with 400 in flight; cluster start-up (scheduler + 2 workers) "
           f"{startup:.1f} s")
