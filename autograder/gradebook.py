@@ -27,6 +27,7 @@ class GradebookWriter:
                 self._submitted[aid] = {s.student_id for s in self.gb.assignment_submissions(aid)}
             except MissingEntry:
                 self._submitted[aid] = set()
+            self.gb.db.rollback()  # end the read: nbgrader's generate_assignment writes next
         return res.task.student in self._submitted[aid]
 
     def __enter__(self) -> GradebookWriter:
