@@ -111,7 +111,7 @@ def run(submitted: Path, out: Path, **kw) -> tuple[float, int, float, float]:
 
 def dask_round_trip(address: str, n: int) -> tuple[float, float]:
     """(seconds per no-op task one at a time, seconds per no-op task when n are in flight)."""
-    from distributed import Client, wait
+    from distributed import Client
 
     with Client(address, set_as_default=False) as client:
         start = time.perf_counter()
@@ -119,7 +119,7 @@ def dask_round_trip(address: str, n: int) -> tuple[float, float]:
             client.submit(int, 0, pure=False).result()
         serial = (time.perf_counter() - start) / (n // 4)
         start = time.perf_counter()
-        wait([client.submit(int, 0, pure=False) for _ in range(n)])
+        client.gather([client.submit(int, 0, pure=False) for _ in range(n)])
         batch = (time.perf_counter() - start) / n
     return serial, batch
 
@@ -142,12 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         trivial = trivial_class(tmp, aid, args.trivial)
         for n in (1, 2):
             table.append((f"local pool, {n} process{'es' if n > 1 else ''}", *run(submitted, tmp / f"local{n}", workers=n)))
+            print("  measured:", table[-1], flush=True)
             if n == 2:
                 overhead.append(("local pool, 2 processes", *run(trivial, tmp / "trivial-local", workers=2)))
         logs = tmp / "logs"
         logs.mkdir()
         with dask_cluster(2, logs) as (address, startup):
             table.append(("Dask cluster, 2 workers", *run(submitted, tmp / "dask", scheduler=address)))
+            print("  measured:", table[-1], f"(cluster start-up {startup:.1f} s)", flush=True)
             overhead.append(("Dask cluster, 2 workers", *run(trivial, tmp / "trivial-dask", scheduler=address)))
             serial, batch = dask_round_trip(address, 400)
 
