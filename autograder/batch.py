@@ -29,9 +29,10 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograder.grading import NotebookResult, Options, Row, Task, grade_notebook, questions
+from autograder.grading import NotebookResult, Options, Row, Task, questions
 from autograder.nbgrader_glue import GraderError, assignment_ids, generate
 from autograder.paths import ASSIGNMENTS
+from autograder.worker import grade_and_render
 
 CSV_COLUMNS = [f.name for f in fields(Row)] + ["seconds", "worker"]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.@-]+$")
@@ -194,11 +195,15 @@ def grade_class(
             for res in resync:
                 gradebook.save(res)
 
-            def record(res: NotebookResult) -> None:
+            def record(res: NotebookResult, feedback: dict[str, bytes] | None = None) -> None:
                 # order matters: gradebook, feedback, then the state file that marks it done
                 began = time.perf_counter()
                 gradebook.save(res)
-                write_feedback(out, res)
+                if feedback is None:  # a result made here (a crash): render it here
+                    write_feedback(out, res)
+                for rel, data in feedback.items() if feedback else ():
+                    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (out / rel).write_bytes(data)
                 resume.save(out, res, fingerprints[res.task])
                 done[_key(res.task)] = res
                 result.graded += 1
@@ -242,14 +247,15 @@ def _run_pool(tasks, sources, releases, options, workers, record, progress) -> N
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
         try:
             futures = {
-                pool.submit(grade_notebook, t, sources[t.assignment, t.notebook],
+                pool.submit(grade_and_render, t, sources[t.assignment, t.notebook],
                             releases[t.assignment, t.notebook], options): t
                 for t in pending
             }
             for fut in as_completed(futures):
                 task = futures[fut]
+                feedback = None
                 try:
-                    res = fut.result()
+                    res, feedback = fut.result()
                 except BrokenProcessPool:
                     attempts[task] += 1
                     if attempts[task] < 2:
@@ -260,7 +266,7 @@ def _run_pool(tasks, sources, releases, options, workers, record, progress) -> N
                 except Exception as e:  # a bug of ours must not stop the class
                     res = _crash_result(task, sources[task.assignment, task.notebook],
                                         f"internal grader error: {type(e).__name__}: {e}")
-                record(res)
+                record(res, feedback)
                 bar.update(1)
         except BaseException:  # Ctrl-C: stop now; finished results are already recorded
             pool.shutdown(wait=False, cancel_futures=True)

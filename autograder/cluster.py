@@ -25,9 +25,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from autograder.grading import NotebookResult, Task, grade_notebook
+from autograder.grading import NotebookResult, Task
 from autograder.nbgrader_glue import GraderError
 from autograder.resume import folder_files
+from autograder.worker import grade_and_render
 
 #: Notebooks in flight per worker thread: enough to keep every worker busy while the
 #: parent records results, few enough that the client does not hold a whole class in memory.
@@ -49,8 +50,12 @@ def pack(task: Task) -> dict[str, bytes]:
     return files
 
 
-def grade_remote(task: Task, files: dict[str, bytes], source: dict, release: dict, options) -> NotebookResult:
-    """Run on a worker: unpack the submission into a temporary folder and grade it there."""
+def grade_remote(task: Task, files: dict[str, bytes], source: dict, release: dict, options
+                 ) -> tuple[NotebookResult, dict[str, bytes]]:
+    """Run on a worker: unpack the submission into a temporary folder, grade it there.
+
+    Returns the result and its feedback files (`worker.grade_and_render`).
+    """
     from distributed import get_worker
 
     with tempfile.TemporaryDirectory(prefix="autograder-task-") as tmp:
@@ -62,11 +67,11 @@ def grade_remote(task: Task, files: dict[str, bytes], source: dict, release: dic
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(data)
             local = dataclasses.replace(task, path=folder / task.path.name)
-        res = grade_notebook(local, source, release, options)
+        res, feedback = grade_and_render(local, source, release, options)
     res.task = task  # the instructor's path, not the worker's temporary one
     with contextlib.suppress(ValueError):  # ValueError: not inside a worker (called directly)
         res.worker = f"{socket.gethostname()} {get_worker().address}"
-    return res
+    return res, feedback
 
 
 def _key(task: Task) -> str:
@@ -74,7 +79,7 @@ def _key(task: Task) -> str:
 
 
 def run_cluster(tasks, sources, releases, options, address: str, record, progress: bool, crash_result) -> None:
-    """Grade tasks on the Dask cluster at `address`; call record(result) for each, in this process."""
+    """Grade tasks on the Dask cluster at `address`; call record(result, feedback files) for each here."""
     from distributed import Client, as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
@@ -107,8 +112,9 @@ def run_cluster(tasks, sources, releases, options, address: str, record, progres
         for fut in queue:
             task = futures.pop(fut)
             source = sources[task.assignment, task.notebook]
+            feedback = None
             try:
-                res = fut.result()
+                res, feedback = fut.result()
             except KilledWorker:
                 res = crash_result(task, source, "the cluster's workers died again and again grading this notebook")
             except FutureCancelledError as e:
@@ -116,7 +122,7 @@ def run_cluster(tasks, sources, releases, options, address: str, record, progres
             except Exception as e:  # a bug of ours must not stop the class
                 res = crash_result(task, source, f"internal grader error: {type(e).__name__}: {e}")
             fut.release()
-            record(res)
+            record(res, feedback)
             bar.update(1)
             if (nxt := submit_next()) is not None:
                 queue.add(nxt)

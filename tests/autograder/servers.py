@@ -31,7 +31,7 @@ from autograder.demo import load_notebooks
 from autograder.restore import grade_id
 from tests.autograder.tiny import AID, NB, write_tiny_source
 
-SLEEP = 3  # seconds a slow student's answer sleeps
+SLEEP = 2  # seconds a slow student's answer sleeps
 
 
 def free_port() -> int:

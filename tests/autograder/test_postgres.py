@@ -44,7 +44,7 @@ def pg():
 def klass(tmp_path_factory):
     """A tiny class with sleepy students, graded once with the default SQLite gradebook."""
     root = tmp_path_factory.mktemp("pgclass")
-    k = slow_class(root, normal=3, slow=2)
+    k = slow_class(root, normal=2, slow=2)
     proc = subprocess.run(grade_cmd(k.submitted, root / "sqlite", k.source, "--workers", "2"),
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]

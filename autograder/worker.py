@@ -1,0 +1,30 @@
+"""What a worker runs for one notebook (a local pool process or a Dask worker alike).
+
+It grades the notebook and renders its feedback page there: rendering (nbconvert) costs
+about ten times the gradebook write, and done in the one parent process it would cap a
+whole cluster's throughput. The parent then only writes the returned bytes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from autograder.grading import NotebookResult, Task, grade_notebook
+
+
+def render_feedback(res: NotebookResult) -> dict[str, bytes]:
+    """The files `feedback.write_feedback` writes for res, as {path relative to OUT: bytes}."""
+    from autograder.feedback import write_feedback
+
+    with tempfile.TemporaryDirectory(prefix="autograder-feedback-") as tmp:
+        write_feedback(Path(tmp), res)
+        return {p.relative_to(tmp).as_posix(): p.read_bytes() for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
+
+
+def grade_and_render(task: Task, source: dict, release: dict, options) -> tuple[NotebookResult, dict[str, bytes]]:
+    """Grade one notebook; return its result (without the executed notebook) and its feedback files."""
+    res = grade_notebook(task, source, release, options)
+    files = render_feedback(res)
+    res.graded = None  # it is in the files; no need to send it back twice
+    return res, files
