@@ -46,6 +46,7 @@ class ClassResult:
     results: list[NotebookResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     where: str = ""  # "local pool of N processes" or "Dask cluster at ADDRESS"
+    sandbox: str = ""  # how kernels were isolated, or a warning that they were not
     graded: int = 0  # notebooks graded by this run
     up_to_date: int = 0  # notebooks whose earlier result was kept (unchanged inputs)
     wall_seconds: float = 0.0
@@ -54,6 +55,15 @@ class ClassResult:
     @property
     def rows(self) -> list[Row]:
         return [r for res in self.results for r in res.rows]
+
+
+def _sandbox_note(scheduler) -> str:
+    if scheduler:
+        return "as set up on each Dask worker (bubblewrap when installed there)"
+    from autograder.sandbox import status
+
+    ok, how = status()
+    return how if ok else f"NONE ({how}): submissions could read and write what the grader can"
 
 
 def discover(submitted: Path, source: Path, only: list[str] | None = None) -> tuple[list[Task], list[str]]:
@@ -163,7 +173,7 @@ def grade_class(
     db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     workers = workers or os.cpu_count() or 1
     where = f"Dask cluster at {scheduler}" if scheduler else f"local pool of {workers} processes"
-    result = ClassResult(out=out, warnings=warnings, where=where)
+    result = ClassResult(out=out, warnings=warnings, where=where, sandbox=_sandbox_note(scheduler))
 
     # what is up to date: same fingerprint as the saved result (unless forced)
     contexts = {}

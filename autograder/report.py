@@ -123,6 +123,9 @@ def write_report(out: Path, result) -> Path:
         f"(kept ones show where they were first graded).</p>"
         if run else ""
     )
+    if getattr(result, "sandbox", ""):
+        cls = " class='warn'" if result.sandbox.startswith("NONE") else ""
+        run_line += f"<p{cls}>Sandbox: {html.escape(result.sandbox)}.</p>"
 
     slow = sorted(results, key=lambda res: res.seconds, reverse=True)[:10]
     slow_rows = [[res.task.student, res.task.assignment, res.task.notebook, round(res.seconds, 2), res.worker]

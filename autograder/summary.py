@@ -29,5 +29,7 @@ def print_summary(result) -> None:
               f" ({result.up_to_date} unchanged since the last run, kept)")
         by_worker = Counter(res.worker for res in result.results)
         print(f"graded on {len(by_worker)} worker(s); per-notebook seconds in grades.csv and the report")
+    if getattr(result, "sandbox", ""):
+        print(f"sandbox: {result.sandbox}")
     out = result.out
     print(f"\ngrades:   {out / 'grades.csv'}\nfeedback: {out / 'feedback'}/<student>/\nreport:   {out / 'report.html'}")
