@@ -17,6 +17,7 @@ import nbformat
 
 from autograder.batch import grade_class
 from autograder.classroom import make_class
+from autograder.grading import Options
 from autograder.nbgrader_glue import assignment_ids, release_notebooks
 from autograder.paths import ASSIGNMENTS
 from autograder.release import release
@@ -24,6 +25,9 @@ from autograder.summary import print_summary
 
 #: The demo grades these assignments (the quick ones), or every assignment if none exists.
 DEMO_ASSIGNMENTS = ["02_layers", "03_losses"]
+#: Seconds per cell in the demo: these notebooks' cells take under 2 s, and the class's
+#: infinite loop should not hold the demo up for the default minute (twice: test and sealed check).
+DEMO_TIMEOUT = 15
 
 
 def load_notebooks(assignments: list[str], source: Path = ASSIGNMENTS) -> dict:
@@ -51,7 +55,7 @@ def run(out: Path, students: int = 30, workers: int | None = None) -> int:
     roster = make_class(out / "submitted", load_notebooks(demo), students)
     print(f"made a class of {len(roster)} students for {', '.join(demo)} in {out / 'submitted'}")
 
-    result = grade_class(out / "submitted", out / "graded", workers=workers)
+    result = grade_class(out / "submitted", out / "graded", workers=workers, options=Options(timeout=DEMO_TIMEOUT))
     print_summary(result)
     kinds = {s.sid: f"{s.kind} {s.detail}".strip() for s in roster}
     print(f"\n{'student':<16} {'made as':<44} {'score':>9}")
