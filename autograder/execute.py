@@ -133,6 +133,7 @@ def execute(
     cwd: Path,
     *,
     replayable=lambda cell: True,
+    skip=lambda index, outcomes: False,
     timeout: int = CELL_TIMEOUT,
     memory_limit: int = MEMORY_LIMIT,
     output_limit: int = OUTPUT_LIMIT,
@@ -142,6 +143,7 @@ def execute(
 
     replayable(cell) tells which cells that ran fine may be run again to rebuild the
     state after a restart (tests should not be: they are slow and change nothing).
+    skip(index, outcomes so far) tells which cells not to run at all (outcome "skipped").
     """
     outcomes: dict[int, CellOutcome] = {}
     kernel = _Kernel(nb, cwd, timeout, memory_limit, output_limit)
@@ -152,7 +154,7 @@ def execute(
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            if not kernel.running:
+            if not kernel.running or skip(i, outcomes):
                 outcomes[i] = CellOutcome("skipped")
                 continue
             outcome = outcomes[i] = kernel.run(cell, i)

@@ -170,9 +170,18 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         plan = None
         if options.sealed:
             plan = sealed.prepare(nb, [q for q, _ in questions(source_nb)], work, task.student)
+        test_cell = {grade_id(c): i for i, c in enumerate(nb.cells) if is_test(c)}
+
+        def hopeless(i, outcomes):
+            # a question whose own test hung or killed the kernel would do it again in its
+            # sealed check: skip that, its verdict stays the notebook's (timeout, crashed)
+            q = sealed.harness_question(nb.cells[i])
+            done = outcomes.get(test_cell.get(q))
+            return q is not None and done is not None and done.status in ("timeout", "crashed")
+
         outcomes = execute(
             nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c),
-            timeout=options.timeout, memory_limit=options.memory_limit,
+            skip=hopeless, timeout=options.timeout, memory_limit=options.memory_limit,
         )
         verdicts = sealed.judge(plan) if plan else {}
     del nb.cells[graded_cells:]  # the harness is the grader's, not part of the feedback

@@ -427,8 +427,13 @@ def _seed(*parts: str) -> int:
     return zlib.crc32("/".join(parts).encode())
 
 
+def harness_question(cell) -> str | None:
+    """The question a harness cell checks, or None for the notebook's own cells."""
+    return cell.get("metadata", {}).get("autograder", {}).get("sealed")
+
+
 def is_harness(cell) -> bool:
-    return bool(cell.get("metadata", {}).get("autograder", {}).get("sealed"))
+    return harness_question(cell) is not None
 
 
 def prepare(nb, questions: list[str], workdir: Path, student: str, specs: dict | None = None) -> Plan:
@@ -451,7 +456,7 @@ def prepare(nb, questions: list[str], workdir: Path, student: str, specs: dict |
         payload = {"function": spec.function, "kind": spec.kind, "dir": str(plan.folder), "cases": listed,
                    "count": spec.max_forward_calls is not None}
         source = f"PLAN = {json.dumps(json.dumps(payload))}\n" + HARNESS + "del PLAN\n"
-        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"autograder": {"sealed": True}}))
+        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"autograder": {"sealed": question}}))
     return plan
 
 
