@@ -81,6 +81,7 @@ def roster(exercises: list[str], n: int) -> list[Student]:
         Student("partial", "partial"), Student("invalid_json", "invalid_json"), Student("empty_file", "empty_file"),
         Student("missing", "missing"), Student("renamed", "renamed"), Student("deleted_cells", "deleted_cells"),
         Student("edited_test", "edited_test"), Student("reordered", "reordered"),
+        Student("extra_files", "extra_files"),
         *(Student(k, k) for k in SABOTAGE),
     ]
     students = base[:n]
@@ -127,6 +128,11 @@ def write_student(student: Student, source, release, dest: Path) -> None:
         nb = _with_sabotage(nb, first, SABOTAGE[kind])
     if kind == "renamed":
         dest = dest.with_name(dest.stem + " (1).ipynb")
+    if kind == "extra_files":  # scratch work beside the answer: a copy, notes, a data folder
+        (dest.parent / "scratch.ipynb").write_text(nbformat.writes(release))
+        (dest.parent / "notes.txt").write_text("things to ask in office hours\n")
+        (dest.parent / "data").mkdir(exist_ok=True)
+        (dest.parent / "data" / "weights.npy").write_bytes(b"\x93NUMPY not really")
     dest.write_text(json.dumps(nbformat.from_dict(nb), indent=1))
 
 

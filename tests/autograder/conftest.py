@@ -33,10 +33,10 @@ class GradedClass:
 
 @pytest.fixture(scope="session")
 def tiny_class(tmp_path_factory) -> GradedClass:
-    """A class of 16 synthetic students of the tiny assignment, graded by the CLI."""
+    """A class of 17 synthetic students of the tiny assignment, graded by the CLI."""
     root = tmp_path_factory.mktemp("tiny")
     source = write_tiny_source(root / "source")
-    roster = make_class(root / "submitted", load_notebooks([AID], source), 16)
+    roster = make_class(root / "submitted", load_notebooks([AID], source), 17)
     proc = run_cli("grade", str(root / "submitted"), "--out", str(root / "out"),
                    "--source", str(source), "--timeout", "20", "--quiet")
     return GradedClass(source, root / "submitted", root / "out", proc, roster)

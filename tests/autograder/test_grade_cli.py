@@ -23,6 +23,7 @@ EXPECTED = {
     "deleted_cells": ("error", "ok"),
     "edited_test": ("ok", "ok"),
     "reordered": ("ok", "ok"),
+    "extra_files": ("ok", "ok"),
     "infinite_loop": ("timeout", "ok"),
     "kernel_exit": ("crashed", "ok"),
     "huge_output": ("ok", "ok"),
