@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import textwrap
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,17 +54,7 @@ def __sealed_run(plan):
     import course.layers as _layers, course.losses as _losses
     ns = globals()
 
-    def flatten(value, prefix=""):
-        if isinstance(value, dict):
-            items = value.items()
-        elif isinstance(value, (tuple, list)) and prefix == "" or isinstance(value, tuple):
-            items = ((str(i), v) for i, v in enumerate(value))
-        else:
-            return {prefix or "0": _np.asarray(value, dtype=_np.float64)}
-        out = {}
-        for k, v in items:
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
+    # FLATTEN
 
     def call(kind, fn, inp, args):
         if kind == "backward":
@@ -179,18 +170,27 @@ class Spec:
     labels: dict = field(default_factory=dict)
 
 
-def flatten(value, prefix="") -> dict:
+# One definition of how a result becomes named arrays, for both sides: the harness carries
+# its source into the kernel, and the grader runs the same text here.
+FLATTEN = '''
+def flatten(value, prefix=""):
     """Plain arrays of a nested result: tuples and dicts become dotted keys ("0", "grads.1")."""
+    import numpy
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, tuple) or (isinstance(value, list) and prefix == ""):
         items = ((str(i), v) for i, v in enumerate(value))
     else:
-        return {prefix or "0": np.asarray(value, dtype=np.float64)}
+        return {prefix or "0": numpy.asarray(value, dtype=numpy.float64)}
     out = {}
     for k, v in items:
         out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
     return out
+'''
+_scope: dict = {}
+exec(FLATTEN, _scope)
+flatten = _scope["flatten"]
+HARNESS = HARNESS.replace("    # FLATTEN\n", textwrap.indent(FLATTEN.strip("\n"), "    ") + "\n")
 
 
 # --- the specs of the course's questions --------------------------------------------
