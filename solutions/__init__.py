@@ -6,6 +6,7 @@ package in ``solutions/<assignment>/``.
 
 from solutions.layers import (
     affine_backward,
+    affine_param_backward,
     leaky_relu_backward,
     relu_backward,
     sigmoid_backward,
@@ -26,6 +27,7 @@ from solutions.losses import (
 __all__ = [
     "absolute_error_backward",
     "affine_backward",
+    "affine_param_backward",
     "binary_cross_entropy_backward",
     "binary_cross_entropy_with_logits_backward",
     "binary_hinge_backward",

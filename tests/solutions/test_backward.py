@@ -123,6 +123,21 @@ def test_affine_gradients_are_shaped_like_inputs(xwb):
 
 
 @FAST
+@given(S.affine_inputs(), st.integers(0, 2**32 - 1))
+def test_affine_param_backward_is_affine_backward_without_dx(xwb, seed):
+    """Does the first-layer form give exactly affine_backward's dw and db, inputs untouched?"""
+    out, cache = layers.affine_forward(*xwb)
+    dout = np.random.default_rng(seed).standard_normal(out.shape)
+    before = copy.deepcopy([*cache, dout])
+    got_dw, got_db = solutions.affine_param_backward(dout, cache)
+    for was, now in zip(before, [*cache, dout], strict=True):
+        np.testing.assert_array_equal(now, was)
+    _, dw, db = solutions.affine_backward(dout, cache)
+    np.testing.assert_array_equal(got_dw, dw)
+    np.testing.assert_array_equal(got_db, db)
+
+
+@FAST
 @given(st.sampled_from(ELEMENTWISE), S.arrays())
 def test_elementwise_dx_is_shaped_like_x(name, x):
     """Is dx shaped like x?"""
