@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install everything the project needs on a Debian machine with Python 3.11:
 # the system tools (bubblewrap for the grading sandbox, PostgreSQL for the server
-# gradebook tests) and the Python packages (the project, editable, with its test extras).
+# gradebook tests, Chromium for the tests that open the report and feedback pages in a
+# browser) and the Python packages (the project, editable, with its test extras).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-DEBIAN_PACKAGES=(bubblewrap postgresql)
+DEBIAN_PACKAGES=(bubblewrap postgresql chromium)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
