@@ -206,15 +206,15 @@ def grade_class(
                 gradebook.save(res)
 
             def record(res: NotebookResult, feedback: dict[str, bytes] | None = None) -> None:
-                # order matters: gradebook, feedback, then the state file that marks it done
+                # order matters: feedback and the gradebook first; the state file that marks
+                # the result done only once the gradebook has committed it (batched writes)
                 began = time.perf_counter()
-                gradebook.save(res)
                 if feedback is None:  # a result made here (a crash): render it here
                     write_feedback(out, res)
                 for rel, data in feedback.items() if feedback else ():
                     (out / rel).parent.mkdir(parents=True, exist_ok=True)
                     (out / rel).write_bytes(data)
-                resume.save(out, res, fingerprints[res.task])
+                gradebook.save(res, then=lambda: resume.save(out, res, fingerprints[res.task]))
                 done[_key(res.task)] = res
                 result.graded += 1
                 csv_every(list(done.values()))
@@ -229,6 +229,9 @@ def grade_class(
                     run_cluster(todo, sources, releases, options, scheduler, record, progress, _crash_result)
                 else:
                     _run_pool(todo, sources, releases, options, workers, record, progress)
+                began = time.perf_counter()
+                gradebook.flush()  # the last batch (on an error, leaving the writer commits it)
+                result.record_seconds += time.perf_counter() - began
             finally:
                 # whatever happened, grades.csv holds every finished result
                 result.results = sorted(done.values(), key=lambda r: _key(r.task))
