@@ -3,6 +3,11 @@
 nbgrader's own feedback shows hidden tests (its issues #917, #1363); here the hidden part
 of every test cell is cut out, and a failing test shows only its error message, never a
 traceback (which would quote the hidden lines).
+
+HTML from the notebook (markdown cells, HTML outputs of a student's code) is sanitized,
+as outputs are untrusted, with an allow-list of our own: nbconvert's (its
+``sanitize_html``) has no headings and no paragraphs, so every markdown cell would reach
+the student as its tags in plain text (jupyter/nbconvert#2016).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import html
 import re
 from pathlib import Path
 
+import bleach
 import nbformat
+from bleach.css_sanitizer import CSSSanitizer
 from nbconvert import HTMLExporter
 
 from autograder.grading import NotebookResult
@@ -30,6 +37,38 @@ table.scores td, table.scores th { border: 1px solid #ccc; padding: .3rem .6rem;
 div.input_area pre, div.output_area pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; }
 div.cell { margin: 1rem 0; }
 """
+
+
+_TAGS = [
+    *bleach.ALLOWED_TAGS, "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "div", "span",
+    "pre", "code", "kbd", "samp", "var", "sub", "sup", "small", "u", "s", "del", "ins", "mark",
+    "dl", "dt", "dd", "details", "summary", "table", "caption", "thead", "tbody", "tfoot", "tr",
+    "th", "td", "img",
+]
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    """Attributes kept by the sanitizer: no event handlers, no scripts by any URL."""
+    if name in ("class", "id", "title", "style"):
+        return True
+    if tag == "a" and name == "href":
+        return not value.lower().startswith("data:")  # bleach itself keeps only http(s), mailto, data
+    if tag == "img":
+        # an embedded raster image only: an svg can carry script, a remote one leaks the reader
+        return name in ("alt", "width", "height") or (
+            name == "src" and value.startswith(("data:image/png", "data:image/jpeg", "data:image/gif")))
+    return tag in ("th", "td") and name in ("colspan", "rowspan", "align")
+
+
+_CSS_SANITIZER = CSSSanitizer(allowed_css_properties=[
+    "color", "background-color", "font-weight", "font-style", "text-align", "text-decoration"])
+
+
+def clean_html(element) -> str:
+    """The sanitizer for every HTML fragment of the page (nbconvert's ``clean_html`` filter)."""
+    element = element.decode() if isinstance(element, bytes) else str(element)
+    return bleach.clean(element, tags=_TAGS, attributes=_allowed_attribute,
+                        protocols=["http", "https", "mailto", "data"], css_sanitizer=_CSS_SANITIZER)
 
 
 def for_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -79,7 +118,7 @@ def write_feedback(out: Path, res: NotebookResult) -> Path:
         auto = out / "autograded" / t.student / t.assignment / f"{t.notebook}.ipynb"
         auto.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(graded, auto)
-        exporter = HTMLExporter(template_name="basic", sanitize_html=True)
+        exporter = HTMLExporter(template_name="basic", sanitize_html=True, filters={"clean_html": clean_html})
         body, _ = exporter.from_notebook_node(for_student(graded))
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(t.notebook)} feedback</title>"

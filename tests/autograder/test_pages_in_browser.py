@@ -216,11 +216,6 @@ def test_feedback_pages_show_the_score_and_no_hidden_test(tiny_class, context):
     tab.page.close()
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="feedback.py exports with sanitize_html=True, and nbconvert's clean_html allows no "
-           "<h1>-<h6> or <p> (jupyter/nbconvert#2016): every markdown cell shows its HTML tags as text",
-)
 def test_feedback_markdown_is_rendered_not_shown_as_tags(tiny_class, context):
     """Does a markdown cell of the notebook (the tiny one's "# Tiny") reach the student as a
     heading, rather than as the text '<h1 id="Tiny">Tiny</h1>'?"""
