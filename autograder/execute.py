@@ -134,6 +134,7 @@ def execute(
     *,
     replayable=lambda cell: True,
     skip=lambda index, outcomes: False,
+    retry=lambda cell: False,
     timeout: int = CELL_TIMEOUT,
     memory_limit: int = MEMORY_LIMIT,
     output_limit: int = OUTPUT_LIMIT,
@@ -144,11 +145,31 @@ def execute(
     replayable(cell) tells which cells that ran fine may be run again to rebuild the
     state after a restart (tests should not be: they are slow and change nothing).
     skip(index, outcomes so far) tells which cells not to run at all (outcome "skipped").
+    retry(cell) tells which cells get a second run in a fresh kernel (restart and replay)
+    when they end in an error or a crash: the grader's own cells, whose failure says the
+    state was spoiled (an earlier cell's memory bomb still holding the memory), not that
+    an answer is wrong.
     """
     outcomes: dict[int, CellOutcome] = {}
     kernel = _Kernel(nb, cwd, timeout, memory_limit, output_limit)
     good: list[int] = []  # cells to replay after a restart
     restarts = 0
+
+    def restart() -> bool:
+        """A fresh kernel with the good cells replayed; False if none (too many, or a replay broke)."""
+        nonlocal restarts
+        kernel.stop()
+        restarts += 1
+        if restarts > max_restarts:
+            return False
+        kernel.start()
+        for j in good:
+            replay = kernel.run(copy.deepcopy(nb.cells[j]), j)
+            if replay.status in ("timeout", "crashed"):
+                kernel.stop()  # the state cannot be rebuilt: give up on the rest
+                return False
+        return True
+
     try:
         kernel.start()
         for i, cell in enumerate(nb.cells):
@@ -158,20 +179,13 @@ def execute(
                 outcomes[i] = CellOutcome("skipped")
                 continue
             outcome = outcomes[i] = kernel.run(cell, i)
+            if outcome.status in ("error", "crashed") and retry(cell) and restarts < max_restarts and restart():
+                outcome = outcomes[i] = kernel.run(cell, i)
             if outcome.status in ("ok", "error"):
                 if outcome.status == "ok" and replayable(cell):
                     good.append(i)
                 continue
-            kernel.stop()
-            restarts += 1
-            if restarts > max_restarts:
-                continue
-            kernel.start()
-            for j in good:
-                replay = kernel.run(copy.deepcopy(nb.cells[j]), j)
-                if replay.status in ("timeout", "crashed"):
-                    kernel.stop()  # the state cannot be rebuilt: give up on the rest
-                    break
+            restart()
     finally:
         kernel.stop()
     return outcomes

@@ -181,7 +181,7 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
 
         outcomes = execute(
             nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c),
-            skip=hopeless, timeout=options.timeout, memory_limit=options.memory_limit,
+            skip=hopeless, retry=sealed.is_harness, timeout=options.timeout, memory_limit=options.memory_limit,
         )
         verdicts = sealed.judge(plan) if plan else {}
     del nb.cells[graded_cells:]  # the harness is the grader's, not part of the feedback

@@ -79,13 +79,27 @@ def affine_backward(dout, cache):
 '''
 
 
+# an answer cell that fills the kernel's memory, keeps it (a global) and ends in an error:
+# every cell after it, the sealed harness included, then runs out of memory
+MEMORY_HOG = """
+_hog = []
+try:
+    while True:
+        _hog.append(bytearray(10**5))
+except MemoryError:
+    pass
+raise MemoryError("out of memory, and still holding it")
+"""
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("sealed")
     ((aid, name), (source, release)), = load_notebooks(["02_layers"]).items()
     right = answers_of(source)
     students = {"honest": right, "finite_differences": right | {"relu_backward": FINITE_DIFFERENCES},
-                "array_like": right | {"affine_backward": ARRAY_LIKE}}
+                "array_like": right | {"affine_backward": ARRAY_LIKE},
+                "memory_hog": right | {"affine_backward": right["affine_backward"] + "\n" + MEMORY_HOG}}
     students |= {f"cheat_{k}": right | {"affine_backward": code + "\n" + WRONG} for k, code in CHEATS.items()}
     for sid, answers in students.items():
         path = root / "submitted" / sid / aid / f"{name}.ipynb"
@@ -131,3 +145,11 @@ def test_honest_student_gets_full_marks_unflagged(graded):
     """Does an honest, right submission keep every point, with no flag?"""
     rows = [r for (sid, _), r in graded.items() if sid == "honest"]
     assert rows and all(float(r["score"]) == float(r["max_score"]) and not r["flags"] for r in rows)
+
+
+def test_a_memory_hog_costs_only_its_own_question(graded):
+    """An answer that keeps the memory full and fails: do the other, right answers keep their
+    points? Their sealed checks get a fresh kernel (the failed cell is not replayed)."""
+    rows = {q: r for (sid, q), r in graded.items() if sid == "memory_hog"}
+    assert float(rows.pop("test_affine_backward")["score"]) == 0.0
+    assert rows and all(float(r["score"]) == float(r["max_score"]) for r in rows.values()), rows
