@@ -15,6 +15,7 @@ body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; 
 table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
 td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; }
 td.num { text-align: right; } .warn { color: #9a6700; }
+img { max-width: 100%; height: auto; }
 """
 _STATUS_COLORS = {
     "ok": "#2da44e", "failed": "#cf222e", "error": "#fb8500", "timeout": "#8250df",
@@ -65,6 +66,7 @@ def _question_plots(rows) -> str:
         ax.hist([r.score for r in qrows], bins=10, range=(0, max_score), color="#0969da")
         ax.set_title(f"{key[0]}\n{key[2]}", fontsize=8)
         ax.set_xlabel("score", fontsize=7)
+        ax.set_ylabel("submissions", fontsize=7)
         ax.tick_params(labelsize=7)
     for ax in axes.flat[len(keys):]:
         ax.axis("off")
@@ -106,7 +108,7 @@ def write_report(out: Path, result) -> Path:
     for key in sorted({(r.assignment, r.question) for r in rows}):
         qrows = [r for r in rows if (r.assignment, r.question) == key]
         per_question.append([key[0], key[1], qrows[0].max_score,
-                             sum(r.score for r in qrows) / len(qrows),
+                             round(sum(r.score for r in qrows) / len(qrows), 2),
                              f"{100 * sum(r.status == 'ok' for r in qrows) / len(qrows):.0f}%"])
 
     by_worker = defaultdict(list)
@@ -126,6 +128,9 @@ def write_report(out: Path, result) -> Path:
     if getattr(result, "sandbox", ""):
         cls = " class='warn'" if result.sandbox.startswith("NONE") else ""
         run_line += f"<p{cls}>Sandbox: {html.escape(result.sandbox)}.</p>"
+
+    flagged = [[r.student, r.assignment, r.question, r.flags, f"{r.score:g} / {r.max_score:g}", r.message]
+               for r in sorted(rows, key=lambda r: (r.student, r.assignment, r.question)) if r.flags]
 
     slow = sorted(results, key=lambda res: res.seconds, reverse=True)[:10]
     slow_rows = [[res.task.student, res.task.assignment, res.task.notebook, round(res.seconds, 2), res.worker]
@@ -147,6 +152,12 @@ def write_report(out: Path, result) -> Path:
         _table(["assignment", "question", "points", "mean score", "passed"], per_question),
         "<h3>Score distribution per question</h3>",
         _question_plots(rows),
+        "<h2>Flagged for a look</h2>",
+        "<p>sealed-disagrees: the notebook's own test and the grader's sealed check differ (the sealed "
+        "one counts; a fooled test is a hint of tampering). numerical-gradient: a backward pass "
+        "measured by finite differences instead of derived.</p>",
+        _table(["student", "assignment", "question", "flags", "score", "message"], flagged)
+        if flagged else "<p>No answer was flagged.</p>",
         "<h2>Students</h2>",
         _table(["student", *assignments, "total", "problems"], per_student),
         "<h2>Where graded</h2>",

@@ -117,6 +117,7 @@ def test_report_is_a_standalone_page_with_plots(tiny_class):
     text = (tiny_class.out / "report.html").read_text()
     assert "data:image/png;base64," in text
     assert "Slowest submissions" in text and "perfect_1" in text
+    assert "No answer was flagged." in text  # the tiny assignment has no sealed checks to disagree
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):

@@ -9,6 +9,7 @@ questions and the honest students alone.
 from __future__ import annotations
 
 import csv
+import re
 
 import nbformat
 import pytest
@@ -93,7 +94,8 @@ raise MemoryError("out of memory, and still holding it")
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded_out(tmp_path_factory):
+    """The OUT folder of a class of honest students and cheaters of 02_layers, graded by the CLI."""
     root = tmp_path_factory.mktemp("sealed")
     ((aid, name), (source, release)), = load_notebooks(["02_layers"]).items()
     right = answers_of(source)
@@ -107,7 +109,13 @@ def graded(tmp_path_factory):
         nbformat.write(fill(release, answers), path)
     proc = run_cli("grade", str(root / "submitted"), "--out", str(root / "out"), "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    with (root / "out" / "grades.csv").open() as f:
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def graded(graded_out):
+    """{(student, question): grades.csv row}."""
+    with (graded_out / "grades.csv").open() as f:
         return {(r["student"], r["question"]): r for r in csv.DictReader(f)}
 
 
@@ -153,3 +161,12 @@ def test_a_memory_hog_costs_only_its_own_question(graded):
     rows = {q: r for (sid, q), r in graded.items() if sid == "memory_hog"}
     assert float(rows.pop("test_affine_backward")["score"]) == 0.0
     assert rows and all(float(r["score"]) == float(r["max_score"]) for r in rows.values()), rows
+
+
+def test_the_report_lists_every_flagged_answer(graded_out, graded):
+    """Does the instructor's report show each flagged row (student, question, flag) and no other?"""
+    page = (graded_out / "report.html").read_text()
+    section = page.split("<h2>Flagged for a look</h2>")[1].split("<h2>")[0]
+    shown = {tuple(re.findall(r"<td>([^<]*)</td>", tr)[:4:2]) for tr in section.split("<tr>")[2:]}
+    flagged = {(sid, q) for (sid, q), r in graded.items() if r["flags"]}
+    assert flagged and shown == flagged
