@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import pickle
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -32,11 +34,22 @@ class GradedClass:
 
 
 @pytest.fixture(scope="session")
-def tiny_class(tmp_path_factory) -> GradedClass:
-    """A class of 17 synthetic students of the tiny assignment, graded by the CLI."""
-    root = tmp_path_factory.mktemp("tiny")
-    source = write_tiny_source(root / "source")
-    roster = make_class(root / "submitted", load_notebooks([AID], source), 17)
-    proc = run_cli("grade", str(root / "submitted"), "--out", str(root / "out"),
-                   "--source", str(source), "--timeout", "20", "--quiet")
-    return GradedClass(source, root / "submitted", root / "out", proc, roster)
+def tiny_class(tmp_path_factory, worker_id) -> GradedClass:
+    """A class of 17 synthetic students of the tiny assignment, graded by the CLI.
+
+    Graded once per test run, however many xdist workers use it (tests only read it): the
+    first worker to get the lock grades, the others wait for it and load what it saved.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # parent: shared by this run's workers
+    saved = shared / "tiny-class.pickle"
+    with (shared / "tiny-class.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            root = shared / "tiny-class"
+            source = write_tiny_source(root / "source")
+            roster = make_class(root / "submitted", load_notebooks([AID], source), 17)
+            proc = run_cli("grade", str(root / "submitted"), "--out", str(root / "out"),
+                           "--source", str(source), "--timeout", "20", "--quiet")
+            saved.write_bytes(pickle.dumps(GradedClass(source, root / "submitted", root / "out", proc, roster)))
+        return pickle.loads(saved.read_bytes())
