@@ -110,8 +110,12 @@ def _digest(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _sandbox_processes() -> list[str]:
-    """Processes still running as a sandbox uid, or sleeping the attacks' telltale sleeps."""
+def _sandbox_processes(uids: set[int]) -> list[str]:
+    """Processes still running as one of `uids`, or sleeping the attacks' telltale sleeps.
+
+    Only the uids of this run's workers: a test grading on another xdist worker at the same
+    time has live kernels of its own, under the uids of its own workers.
+    """
     left = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -120,7 +124,7 @@ def _sandbox_processes() -> list[str]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, StopIteration):
             continue
-        if sandbox.UID_BASE <= uid < sandbox.UID_BASE + 60_000 or "sleep 1234" in cmdline:
+        if uid in uids or "sleep 1234" in cmdline:
             left.append(f"{pid} uid={uid} {cmdline}")
     return left
 
@@ -152,7 +156,14 @@ def attacked(tmp_path_factory):
         listener.close()
     after = {"source": _digest(source), "submitted": _digest(attacked_dir), "repo_course": _digest(REPO / "course")}
     return {"attacks": attacks, "baseline": baseline, "rows": rows, "connected": connected,
-            "before": before, "after": after, "left": _sandbox_processes()}
+            "before": before, "after": after, "left": _sandbox_processes(_worker_uids(rows))}
+
+
+def _worker_uids(rows) -> set[int]:
+    """The sandbox uids the grading run's workers gave their kernels (see sandbox.sandbox_uid)."""
+    pids = {int(r["worker"].rsplit(":", 1)[1]) for r in rows.values()}
+    assert pids, "no worker recorded in grades.csv"
+    return {sandbox.UID_BASE + pid % 60_000 for pid in pids}
 
 
 @pytest.mark.parametrize("student", ["read_source", "read_repo", "read_other", "read_out", "write_outside",
