@@ -20,6 +20,7 @@ import re
 import sys
 import tempfile
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, fields
@@ -203,9 +204,10 @@ def grade_class(
                         sources[aid, nb_path.stem] = nbformat.read(nb_path, as_version=4)
                         releases[aid, nb_path.stem] = nbformat.read(gen.release / aid / nb_path.name, as_version=4)
             for res in resync:
-                gradebook.save(res)
+                gradebook.save(res, more=True)  # committed in batches, or with the first result
 
-            def record(res: NotebookResult, feedback: dict[str, bytes] | None = None) -> None:
+            def record(res: NotebookResult, feedback: dict[str, bytes] | None = None, more: bool = False) -> None:
+                # more: other results are ready too (the gradebook commits them together)
                 # order matters: feedback and the gradebook first; the state file that marks
                 # the result done only once the gradebook has committed it (batched writes)
                 began = time.perf_counter()
@@ -214,7 +216,7 @@ def grade_class(
                 for rel, data in feedback.items() if feedback else ():
                     (out / rel).parent.mkdir(parents=True, exist_ok=True)
                     (out / rel).write_bytes(data)
-                gradebook.save(res, then=lambda: resume.save(out, res, fingerprints[res.task]))
+                gradebook.save(res, then=lambda: resume.save(out, res, fingerprints[res.task]), more=more)
                 done[_key(res.task)] = res
                 result.graded += 1
                 csv_every(list(done.values()))
@@ -264,7 +266,10 @@ def _run_pool(tasks, sources, releases, options, workers, record, progress) -> N
                             releases[t.assignment, t.notebook], options): t
                 for t in pending
             }
-            for fut in as_completed(futures):
+            finished = deque()  # futures done so far: the pool's thread appends, atomically
+            for fut in futures:
+                fut.add_done_callback(finished.append)
+            for taken, fut in enumerate(as_completed(futures), start=1):
                 task = futures[fut]
                 feedback = None
                 try:
@@ -279,7 +284,7 @@ def _run_pool(tasks, sources, releases, options, workers, record, progress) -> N
                 except Exception as e:  # a bug of ours must not stop the class
                     res = _crash_result(task, sources[task.assignment, task.notebook],
                                         f"internal grader error: {type(e).__name__}: {e}")
-                record(res, feedback)
+                record(res, feedback, more=len(finished) > taken)
                 bar.update(1)
         except BaseException:  # Ctrl-C: stop now; finished results are already recorded
             pool.shutdown(wait=False, cancel_futures=True)

@@ -79,7 +79,10 @@ def _key(task: Task) -> str:
 
 
 def run_cluster(tasks, sources, releases, options, address: str, record, progress: bool, crash_result) -> None:
-    """Grade tasks on the Dask cluster at `address`; call record(result, feedback files) for each here."""
+    """Grade tasks on the Dask cluster at `address`; call record(result, feedback files, more) for each here.
+
+    more: other results are ready as well (see `GradebookWriter.save`).
+    """
     from distributed import Client, as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
@@ -122,7 +125,7 @@ def run_cluster(tasks, sources, releases, options, address: str, record, progres
             except Exception as e:  # a bug of ours must not stop the class
                 res = crash_result(task, source, f"internal grader error: {type(e).__name__}: {e}")
             fut.release()
-            record(res, feedback)
+            record(res, feedback, more=queue.has_ready())
             bar.update(1)
             if (nxt := submit_next()) is not None:
                 queue.add(nxt)

@@ -1,7 +1,7 @@
 """The one writer of the nbgrader gradebook (SQLite by default, any SQLAlchemy URL).
 
-Results are written in batches, one transaction per batch, with no query per result
-for a new submission: a commit costs an fsync on SQLite and a round trip on a server, and
+Results are written in batches, one transaction per burst of results that arrive
+together, with no query per result for a new submission: a commit costs an fsync on SQLite and a round trip on a server, and
 nbgrader's own `add_submission` and `find_grade` commit or query once per call. Through
 them the parent process spent about 55 ms per notebook writing (the one serial part of
 grading a class); batched, about 12 ms, feedback and state files included. What a
@@ -33,10 +33,11 @@ from autograder.nbgrader_glue import alembic_on_path
 class GradebookWriter:
     """Saves each notebook's scores as nbgrader auto-grades, committing in batches.
 
-    A batch is committed once it holds `batch` results or its oldest is `period` seconds
-    old (checked as results arrive), and always on leaving the ``with`` block, whether
-    the run ended, failed or was interrupted: every result handed to `save` is committed
-    or its callback never runs.
+    A batch is committed as soon as no other result is waiting to be saved (so a finished
+    result never waits on a slow notebook), or once it holds `batch` results or its oldest
+    is `period` seconds old during a burst, and always on leaving the ``with`` block,
+    whether the run ended, failed or was interrupted: every result handed to `save` is
+    committed or its callback never runs.
     """
 
     def __init__(self, db_url: str, *, batch: int = 100, period: float = 1.0):
@@ -75,8 +76,11 @@ class GradebookWriter:
         finally:
             self.gb.close()
 
-    def save(self, res: NotebookResult, then: Callable[[], None] | None = None) -> None:
-        """Stage `res`'s grades; `then()` runs once they are committed."""
+    def save(self, res: NotebookResult, then: Callable[[], None] | None = None, *, more: bool = False) -> None:
+        """Stage `res`'s grades; `then()` runs once they are committed.
+
+        more: other results are ready to be saved right away, so the commit may wait for them.
+        """
         with warnings.catch_warnings():
             # nbgrader's models trip SQLAlchemy 2's autoflush warnings; harmless
             warnings.simplefilter("ignore", SAWarning)
@@ -84,7 +88,7 @@ class GradebookWriter:
         if not self._pending:
             self._oldest = time.monotonic()
         self._pending.append(then or (lambda: None))
-        if len(self._pending) >= self.batch or time.monotonic() - self._oldest >= self.period:
+        if not more or len(self._pending) >= self.batch or time.monotonic() - self._oldest >= self.period:
             self.flush()
 
     def flush(self) -> None:

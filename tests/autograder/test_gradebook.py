@@ -56,7 +56,7 @@ def read(url: str) -> dict[str, dict]:
 def test_a_submission_has_the_structure_nbgrader_gives_it(db_url):
     """Is a submission staged by the writer built like one from nbgrader's add_submission?"""
     with GradebookWriter(db_url) as writer:
-        writer.save(result("alice", 1.0))
+        writer.save(result("alice", 1.0), more=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
         with Gradebook(db_url) as gb:
@@ -73,22 +73,32 @@ def test_callbacks_run_after_the_commit_that_holds_their_result(db_url):
     """Does a result's callback (its state file) wait for the batch's commit, in order?"""
     ran = []
     with GradebookWriter(db_url, batch=3, period=3600) as writer:
-        writer.save(result("alice"), then=lambda: ran.append("alice"))
-        writer.save(result("bob"), then=lambda: ran.append("bob"))
+        writer.save(result("alice"), then=lambda: ran.append("alice"), more=True)
+        writer.save(result("bob"), then=lambda: ran.append("bob"), more=True)
         assert ran == [] and read(db_url) == {}, "committed before the batch was full"
-        writer.save(result("carol"), then=lambda: ran.append("carol"))
+        writer.save(result("carol"), then=lambda: ran.append("carol"), more=True)
         assert ran == ["alice", "bob", "carol"]
         assert set(read(db_url)) == {"alice", "bob", "carol"}
-        writer.save(result("dave"), then=lambda: ran.append("dave"))
+        writer.save(result("dave"), then=lambda: ran.append("dave"), more=True)
         assert ran[-1] == "carol"
     assert ran[-1] == "dave" and "dave" in read(db_url), "leaving the writer commits the last batch"
 
 
+def test_a_result_with_no_other_ready_is_committed_at_once(db_url):
+    """Nothing else to save (the others still grading): is the result committed now, not held?"""
+    ran = []
+    with GradebookWriter(db_url, batch=100, period=3600) as writer:
+        writer.save(result("alice"), then=lambda: ran.append("alice"), more=True)
+        assert ran == []
+        writer.save(result("bob"), then=lambda: ran.append("bob"))
+        assert ran == ["alice", "bob"] and set(read(db_url)) == {"alice", "bob"}
+
+
 def test_an_old_batch_is_committed_when_the_next_result_arrives(db_url):
-    """With a short period, is each result committed as the next one arrives (slow classes)?"""
+    """In a burst, is a batch older than the period committed as the next result arrives?"""
     ran = []
     with GradebookWriter(db_url, batch=100, period=0.0) as writer:
-        writer.save(result("alice"), then=lambda: ran.append("alice"))
+        writer.save(result("alice"), then=lambda: ran.append("alice"), more=True)
         assert ran == ["alice"]
 
 
@@ -96,7 +106,7 @@ def test_interrupted_run_still_commits_what_was_staged(db_url):
     """Ctrl-C mid-run: are finished results committed, and their callbacks run, on the way out?"""
     ran = []
     with pytest.raises(KeyboardInterrupt), GradebookWriter(db_url, period=3600) as writer:
-        writer.save(result("alice", 0.5), then=lambda: ran.append("alice"))
+        writer.save(result("alice", 0.5), then=lambda: ran.append("alice"), more=True)
         raise KeyboardInterrupt
     assert ran == ["alice"]
     assert set(read(db_url)["alice"]["scores"].values()) == {0.5}
@@ -106,16 +116,16 @@ def test_a_failed_commit_runs_no_callback_and_the_writer_goes_on(db_url):
     """A commit that fails: are its results left unmarked (graded again on resume), and the next batch fine?"""
     ran = []
     with GradebookWriter(db_url, period=3600) as writer:
-        writer.save(result("alice"), then=lambda: ran.append("alice"))
-        writer.save(result("bob"), then=lambda: ran.append("bob"))
+        writer.save(result("alice"), then=lambda: ran.append("alice"), more=True)
+        writer.save(result("bob"), then=lambda: ran.append("bob"), more=True)
         writer.flush()
-        writer.save(result("carol"), then=lambda: ran.append("carol"))
+        writer.save(result("carol"), then=lambda: ran.append("carol"), more=True)
         writer.gb.db.add(Student(id="alice"))  # a duplicate key: the commit fails
         with pytest.raises(IntegrityError):
             writer.flush()
         assert ran == ["alice", "bob"]
         assert "carol" not in read(db_url)
-        writer.save(result("carol", 0.25), then=lambda: ran.append("carol"))
+        writer.save(result("carol", 0.25), then=lambda: ran.append("carol"), more=True)
     assert ran == ["alice", "bob", "carol"]
     assert set(read(db_url)["carol"]["scores"].values()) == {0.25}
 
@@ -123,11 +133,11 @@ def test_a_failed_commit_runs_no_callback_and_the_writer_goes_on(db_url):
 def test_saving_again_overwrites_instead_of_duplicating(db_url):
     """Re-grading (a resume, --force) in later runs and within a batch: one grade per question?"""
     with GradebookWriter(db_url, period=3600) as writer:
-        writer.save(result("alice", 0.0))
-        writer.save(result("alice", 1.0))
+        writer.save(result("alice", 0.0), more=True)
+        writer.save(result("alice", 1.0), more=True)
     with GradebookWriter(db_url) as writer:
         assert writer.has(result("alice"))
-        writer.save(result("alice", 0.5))
+        writer.save(result("alice", 0.5), more=True)
     book = read(db_url)
     assert list(book) == ["alice"]
     assert set(book["alice"]["scores"].values()) == {0.5}
