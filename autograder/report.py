@@ -7,6 +7,7 @@ import html
 import io
 from collections import Counter, defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 from autograder.grading import STATUSES
 
@@ -32,16 +33,36 @@ def _png(fig) -> str:
     return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
 
 
+class _Html(str):
+    """A table cell that is HTML already (built here from escaped parts): not escaped again."""
+
+
+def _cell(v) -> str:
+    if isinstance(v, float | int):
+        return f"<td class='num'>{v:g}</td>"
+    return f"<td>{v if isinstance(v, _Html) else html.escape(str(v))}</td>"
+
+
 def _table(head, rows) -> str:
     th = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
-    body = "".join(
-        "<tr>" + "".join(
-            f"<td class='num'>{v:g}</td>" if isinstance(v, float | int) else f"<td>{html.escape(str(v))}</td>"
-            for v in row
-        ) + "</tr>"
-        for row in rows
-    )
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
     return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _feedback_link(student: str, assignment: str, notebook: str, text: str) -> str:
+    """A link, relative to the report, to the feedback page feedback.write_feedback writes."""
+    href = "/".join(quote(part) for part in ("feedback", student, assignment, f"{notebook}.html"))
+    return f"<a href='{html.escape(href)}'>{html.escape(text)}</a>"
+
+
+def _scores_with_links(student: str, assignment: str, mine) -> _Html:
+    """'6 / 9', linked to the student's feedback page (one link per notebook if several)."""
+    score = f"{sum(r.score for r in mine):g} / {sum(r.max_score for r in mine):g}"
+    notebooks = sorted({r.notebook for r in mine})
+    if len(notebooks) == 1:
+        return _Html(_feedback_link(student, assignment, notebooks[0], score))
+    links = ", ".join(_feedback_link(student, assignment, nb, nb) for nb in notebooks)
+    return _Html(f"{html.escape(score)} ({links})")
 
 
 def _question_plots(rows) -> str:
@@ -99,7 +120,7 @@ def write_report(out: Path, result) -> Path:
         cells = []
         for a in assignments:
             mine = [r for r in rows if r.student == s and r.assignment == a]
-            cells.append(f"{sum(r.score for r in mine):g} / {sum(r.max_score for r in mine):g}" if mine else "-")
+            cells.append(_scores_with_links(s, a, mine) if mine else "-")
         total = sum(r.score for r in rows if r.student == s)
         trouble = sorted({r.status for r in rows if r.student == s} - {"ok", "failed", "error"})
         per_student.append([s, *cells, total, ", ".join(trouble)])
@@ -140,7 +161,8 @@ def write_report(out: Path, result) -> Path:
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Grading report</title><style>{_CSS}</style></head><body>",
         "<h1>Grading report</h1>",
         f"<p>{len(students)} students, {len(results)} notebooks, {len(rows)} graded questions. "
-        f"Grades: <code>grades.csv</code>; feedback: <code>feedback/&lt;student&gt;/</code>.</p>",
+        f"Grades: <code>grades.csv</code>; feedback: <code>feedback/&lt;student&gt;/</code> "
+        f"(a student's scores below link to their pages).</p>",
     ]
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import urllib.parse
 
 import pytest
 from nbgrader.api import Gradebook
@@ -118,6 +120,14 @@ def test_report_is_a_standalone_page_with_plots(tiny_class):
     assert "data:image/png;base64," in text
     assert "Slowest submissions" in text and "perfect_1" in text
     assert "No answer was flagged." in text  # the tiny assignment has no sealed checks to disagree
+
+
+def test_report_links_each_student_to_their_feedback(tiny_class):
+    """Does every student's score in the report link to a feedback page that exists?"""
+    text = (tiny_class.out / "report.html").read_text()
+    hrefs = [urllib.parse.unquote(h) for h in re.findall(r"<a href='([^']+)'>", text)]
+    assert {h.split("/")[1] for h in hrefs} == {s.sid for s in tiny_class.roster}
+    assert all(h.startswith("feedback/") and (tiny_class.out / h).is_file() for h in hrefs), hrefs
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
