@@ -9,7 +9,14 @@ from collections import Counter
 
 import pytest
 
-from tests.autograder.servers import dask_cluster, grade_cmd, grades, kill_group, slow_class
+from tests.autograder.servers import (
+    dask_cluster,
+    grade_cmd,
+    grade_locally,
+    grades,
+    kill_group,
+    slow_class,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -19,10 +26,7 @@ def klass(tmp_path_factory):
     """A tiny class (perfect, blank, partial, sleepy students) and its grades from the local pool."""
     root = tmp_path_factory.mktemp("cluster")
     k = slow_class(root, normal=4, slow=2)
-    proc = subprocess.run(grade_cmd(k.submitted, root / "local", k.source, "--workers", "2"),
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    k.local = grades(root / "local")
+    k.local = grade_locally(k, root / "local")
     return k
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SAWarning
 
 from tests.autograder.servers import (
     grade_cmd,
+    grade_locally,
     grades,
     kill_group,
     postgres_bindir,
@@ -45,10 +46,7 @@ def klass(tmp_path_factory):
     """A tiny class with sleepy students, graded once with the default SQLite gradebook."""
     root = tmp_path_factory.mktemp("pgclass")
     k = slow_class(root, normal=2, slow=2)
-    proc = subprocess.run(grade_cmd(k.submitted, root / "sqlite", k.source, "--workers", "2"),
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    k.sqlite_rows = grades(root / "sqlite")
+    k.sqlite_rows = grade_locally(k, root / "sqlite")
     k.sqlite_book = gradebook(f"sqlite:///{root / 'sqlite' / 'gradebook.db'}")
     return k
 
