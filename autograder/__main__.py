@@ -11,9 +11,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.execute import CELL_TIMEOUT, MEMORY_LIMIT
+from autograder.execute import CELL_TIMEOUT, DISK_LIMIT, MEMORY_LIMIT
 from autograder.nbgrader_glue import GraderError
 from autograder.paths import ASSIGNMENTS
+from autograder.submission import Limits
+
+MIB = 1024**2
 
 
 def _release(args) -> int:
@@ -32,7 +35,9 @@ def _grade(args) -> int:
     try:
         result = grade_class(
             Path(args.submitted), Path(args.out), workers=args.workers, db_url=args.db,
-            options=Options(timeout=args.timeout, memory_limit=args.memory_mb * 1024**2),
+            options=Options(timeout=args.timeout, memory_limit=args.memory_mb * MIB, disk_limit=args.disk_mb * MIB,
+                            limits=Limits(files=args.max_files, largest_file=args.max_file_mb * MIB,
+                                          total_bytes=args.max_total_mb * MIB)),
             assignments=args.assignment or None, progress=not args.quiet, source=Path(args.source),
             scheduler=args.scheduler, force=args.force,
         )
@@ -79,8 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder for grades.csv, feedback/, report.html, gradebook")
     p.add_argument("--workers", type=int, default=None, help="parallel notebooks (default: one per core)")
     p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
-    p.add_argument("--memory-mb", type=int, default=MEMORY_LIMIT // 1024**2,
+    p.add_argument("--memory-mb", type=int, default=MEMORY_LIMIT // MIB,
                    help="memory per submission in MiB (default %(default)s)")
+    p.add_argument("--disk-mb", type=int, default=DISK_LIMIT // MIB,
+                   help="what a submission's code may write, in MiB in all (default %(default)s)")
+    p.add_argument("--max-files", type=int, default=Limits.files,
+                   help="files and folders a submission may bring beside its notebook (default %(default)s)")
+    p.add_argument("--max-file-mb", type=int, default=Limits.largest_file // MIB,
+                   help="largest file beside the notebook, MiB (default %(default)s)")
+    p.add_argument("--max-total-mb", type=int, default=Limits.total_bytes // MIB,
+                   help="all files beside the notebook together, MiB (default %(default)s)")
     p.add_argument("--db", default=None,
                    help="gradebook SQLAlchemy URL, e.g. postgresql://user@host/db (default: sqlite under OUT)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",

@@ -14,7 +14,8 @@ missing (``force=True`` grades everything), and grades.csv and the report cover 
 
 from __future__ import annotations
 
-import csv
+import contextlib
+import errno
 import os
 import re
 import sys
@@ -28,14 +29,18 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
+import sqlalchemy.exc
 from tqdm import tqdm
 
 from autograder.grading import NotebookResult, Options, Row, Task, questions
 from autograder.nbgrader_glue import GraderError, assignment_ids, generate
+from autograder.outputs import atomic_write, write_csv
 from autograder.paths import ASSIGNMENTS
 from autograder.worker import grade_and_render
 
 CSV_COLUMNS = [f.name for f in fields(Row)] + ["seconds", "worker"]
+#: Failures to write OUT (or the gradebook) that stop a run cleanly: a full or read-only disk.
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.@-]+$")
 
 
@@ -101,7 +106,7 @@ def discover(submitted: Path, source: Path, only: list[str] | None = None) -> tu
 
 def _locate(student: str, adir: Path, name: str, expected: list[str]) -> Task:
     path = adir / f"{name}.ipynb"
-    if path.is_file():
+    if os.path.lexists(path):  # a link or a special file too: reading it says what is wrong
         return Task(student, adir.name, name, path)
     # A renamed notebook ("layers (1).ipynb") is graded in place of the missing one
     # when there is no doubt about which file it is.
@@ -116,12 +121,7 @@ def _write_csv(path: Path, results: list[NotebookResult]) -> None:
         (asdict(r) | {"seconds": f"{res.seconds:.2f}", "worker": res.worker} for res in results for r in res.rows),
         key=lambda d: (d["student"], d["assignment"], d["notebook"]),
     )
-    tmp = path.with_suffix(f".csv.{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)  # readers never see a half-written file
+    write_csv(path, CSV_COLUMNS, rows)  # atomic: readers never see a half-written file
 
 
 class _CsvEvery:
@@ -161,14 +161,30 @@ def grade_class(
     scheduler: address of a Dask scheduler (``tcp://host:8786``) to grade on instead of
     a local pool of `workers` processes. force: grade again what is up to date.
     """
+    try:
+        return _grade_class(submitted, out, workers=workers, options=options or Options(), db_url=db_url,
+                            assignments=assignments, source=source, progress=progress,
+                            scheduler=scheduler, force=force)
+    except (OSError, sqlalchemy.exc.OperationalError) as e:
+        if isinstance(e, OSError) and e.errno not in _DISK_ERRORS:
+            raise
+        why = getattr(e, "strerror", None) or str(getattr(e, "orig", e))
+        raise GraderError(
+            f"could not write the results under {out}: {why}. Every result written before this "
+            "is complete (files are replaced whole, a grade is marked done only once the gradebook "
+            "holds it); free some space and run the same command again to grade the rest."
+        ) from e
+
+
+def _grade_class(submitted, out, *, workers, options, db_url, assignments, source, progress, scheduler,
+                 force) -> ClassResult:
     from autograder import resume
     from autograder.feedback import write_feedback
     from autograder.gradebook import GradebookWriter
     from autograder.report import write_report
 
     start = time.monotonic()
-    submitted, out = Path(submitted), Path(out)
-    options = options or Options()
+    submitted, out, source = Path(submitted), Path(out), Path(source).resolve()
     tasks, warnings = discover(submitted, source, assignments)
     out.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
@@ -184,7 +200,7 @@ def grade_class(
             contexts[t.assignment, t.notebook] = resume.context_digest(nb, options)
     saved = resume.load(out)
     done = {key: res for key, (_, res) in saved.items()}  # every result, old and new
-    fingerprints = {t: resume.fingerprint(t, contexts[t.assignment, t.notebook]) for t in tasks}
+    fingerprints = {t: resume.fingerprint(t, contexts[t.assignment, t.notebook], options.limits) for t in tasks}
     todo = [t for t in tasks if force or saved.get(_key(t), ("",))[0] != fingerprints[t]]
     todo_set = set(todo)
     result.up_to_date = len(tasks) - len(todo)
@@ -214,8 +230,7 @@ def grade_class(
                 if feedback is None:  # a result made here (a crash): render it here
                     write_feedback(out, res)
                 for rel, data in feedback.items() if feedback else ():
-                    (out / rel).parent.mkdir(parents=True, exist_ok=True)
-                    (out / rel).write_bytes(data)
+                    atomic_write(out / rel, data)
                 gradebook.save(res, then=lambda: resume.save(out, res, fingerprints[res.task]), more=more)
                 done[_key(res.task)] = res
                 result.graded += 1
@@ -235,9 +250,10 @@ def grade_class(
                 gradebook.flush()  # the last batch (on an error, leaving the writer commits it)
                 result.record_seconds += time.perf_counter() - began
             finally:
-                # whatever happened, grades.csv holds every finished result
+                # whatever happened, grades.csv holds every finished result (if the disk allows)
                 result.results = sorted(done.values(), key=lambda r: _key(r.task))
-                csv_every(result.results, now=True)
+                with contextlib.suppress(OSError):
+                    csv_every(result.results, now=True)
 
     result.wall_seconds = time.monotonic() - start
     write_report(out, result)

@@ -1,8 +1,9 @@
 """Grading on an existing Dask distributed cluster (``grade --scheduler ADDRESS``).
 
 Each notebook is one Dask task: its submission folder travels to the worker as bytes (no
-shared filesystem needed), the worker grades it with `grading.grade_notebook` in a
-temporary folder, and only the result (`NotebookResult`: rows, the executed notebook,
+shared filesystem needed), read by the parent as grading always reads it (no link followed,
+within limits: `autograder.submission`); the worker grades it with
+`grading.grade_notebook`, and only the result (`NotebookResult`: rows, the executed notebook,
 seconds, where) travels back. The parent records results one at a time as they arrive,
 exactly as with the local pool. Tasks are submitted with ``pure=False`` and retries; a
 worker that dies mid-task has its task re-run elsewhere by the scheduler (up to
@@ -16,18 +17,15 @@ Python kernel (ipykernel) and the sandbox's tools (bubblewrap).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import socket
 import sys
-import tempfile
 import uuid
-from pathlib import Path
 
 from tqdm import tqdm
 
-from autograder.grading import NotebookResult, Task
+from autograder.grading import NotebookResult, Task, read_task
 from autograder.nbgrader_glue import GraderError
-from autograder.resume import folder_files
+from autograder.submission import Submission
 from autograder.worker import grade_and_render
 
 #: Notebooks in flight per worker thread: enough to keep every worker busy while the
@@ -37,38 +35,17 @@ IN_FLIGHT_PER_THREAD = 4
 RETRIES = 2
 
 
-def pack(task: Task) -> dict[str, bytes]:
-    """The files of a submission folder that grading reads, by path relative to the folder."""
-    if task.path is None:
-        return {}
-    folder = task.path.parent
-    files = {}
-    for path in folder_files(task):
-        # unreadable: left out, and the worker reports it as a missing or unreadable file
-        with contextlib.suppress(OSError):
-            files[str(path.relative_to(folder))] = path.read_bytes()
-    return files
-
-
-def grade_remote(task: Task, files: dict[str, bytes], source: dict, release: dict, options
+def grade_remote(task: Task, files: Submission | None, source: dict, release: dict, options
                  ) -> tuple[NotebookResult, dict[str, bytes]]:
-    """Run on a worker: unpack the submission into a temporary folder, grade it there.
+    """Run on a worker: grade the submission read by the parent (`grading.read_task`).
 
+    The worker needs no access to SUBMITTED: the notebook and the files beside it travel
+    as bytes, read there without following links and within the limits of `options`.
     Returns the result and its feedback files (`worker.grade_and_render`).
     """
     from distributed import get_worker
 
-    with tempfile.TemporaryDirectory(prefix="autograder-task-") as tmp:
-        local = task
-        if task.path is not None:
-            folder = Path(tmp) / task.student / task.assignment
-            for rel, data in files.items():
-                dest = folder / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(data)
-            local = dataclasses.replace(task, path=folder / task.path.name)
-        res, feedback = grade_and_render(local, source, release, options)
-    res.task = task  # the instructor's path, not the worker's temporary one
+    res, feedback = grade_and_render(task, source, release, options, files=files)
     with contextlib.suppress(ValueError):  # ValueError: not inside a worker (called directly)
         res.worker = f"{socket.gethostname()} {get_worker().address}"
     return res, feedback
@@ -105,7 +82,8 @@ def run_cluster(tasks, sources, releases, options, address: str, record, progres
             if task is None:
                 return None
             src, rel = shared[task.assignment, task.notebook]
-            fut = client.submit(grade_remote, task, pack(task), src, rel, options,
+            files = None if task.path is None else read_task(task, options.limits)
+            fut = client.submit(grade_remote, task, files, src, rel, options,
                                 key=_key(task), pure=False, retries=RETRIES)
             futures[fut] = task
             return fut

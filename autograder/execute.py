@@ -24,7 +24,8 @@ from autograder import sandbox
 
 #: Defaults, overridable per run (`grade --timeout`, ...).
 CELL_TIMEOUT = 60  # seconds per cell
-MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for the kernel
+MEMORY_LIMIT = sandbox.Limits.memory  # bytes of address space for the kernel
+DISK_LIMIT = sandbox.Limits.workdir_size  # bytes the kernel may write in its working folder, in all
 OUTPUT_LIMIT = 100_000  # characters of output kept per cell
 MAX_RESTARTS = 3  # kernel restarts per notebook before the rest is given up
 
@@ -42,9 +43,10 @@ class CellOutcome:
 class _CappedClient(NotebookClient):
     """A NotebookClient that keeps at most OUTPUT_LIMIT characters of output per cell."""
 
-    def __init__(self, nb, output_limit=OUTPUT_LIMIT, **kw):
+    def __init__(self, nb, output_limit=OUTPUT_LIMIT, keep_whole="", **kw):
         super().__init__(nb, **kw)
         self._output_limit = output_limit
+        self.keep_whole = keep_whole or "\0"  # a MIME type whose outputs are never cut
         self._output_sizes: dict[int, int] = {}
         self.last_reply: dict = {}
         # The reply's status is the truth: when the kernel cannot even format a traceback
@@ -55,6 +57,8 @@ class _CappedClient(NotebookClient):
         self.last_reply = execute_reply or {}
 
     def output(self, outs, msg, display_id, cell_index):
+        if self.keep_whole in msg.get("content", {}).get("data", {}):
+            return super().output(outs, msg, display_id, cell_index)  # the grader's own, never cut
         size = len(str(msg.get("content", "")))
         used = self._output_sizes.get(cell_index, 0)
         self._output_sizes[cell_index] = used + size
@@ -78,20 +82,21 @@ def _limits_line(memory_limit: int) -> str:
 class _Kernel:
     """One kernel at a time for a notebook, restartable."""
 
-    def __init__(self, nb, cwd: Path, timeout: int, memory_limit: int, output_limit: int):
+    def __init__(self, nb, cwd: Path, timeout: int, limits: sandbox.Limits, output_limit: int, keep_whole: str = ""):
         self.client = _CappedClient(
             nb,
             output_limit=output_limit,
+            keep_whole=keep_whole,
             timeout=timeout,
             kernel_name="python3",
             allow_errors=True,
             record_timing=False,
             shutdown_kernel="immediate",
-            extra_arguments=[f"--InteractiveShellApp.exec_lines={_limits_line(memory_limit)}"],
+            extra_arguments=[f"--InteractiveShellApp.exec_lines={_limits_line(limits.memory)}"],
             resources={"metadata": {"path": str(cwd)}},
         )
         self.cwd = cwd
-        self.limits = sandbox.Limits(memory=memory_limit)
+        self.limits = limits
         self.running = False
 
     def start(self):
@@ -136,9 +141,10 @@ def execute(
     skip=lambda index, outcomes: False,
     retry=lambda cell: False,
     timeout: int = CELL_TIMEOUT,
-    memory_limit: int = MEMORY_LIMIT,
+    limits: sandbox.Limits | None = None,
     output_limit: int = OUTPUT_LIMIT,
     max_restarts: int = MAX_RESTARTS,
+    keep_whole: str = "",
 ) -> dict[int, CellOutcome]:
     """Execute the code cells of nb in order, in place; returns each code cell's outcome.
 
@@ -149,9 +155,11 @@ def execute(
     when they end in an error or a crash: the grader's own cells, whose failure says the
     state was spoiled (an earlier cell's memory bomb still holding the memory), not that
     an answer is wrong.
+    limits: the kernel's resource limits (memory, what it may write, ...; see `sandbox.Limits`).
+    keep_whole: a MIME type whose outputs are the grader's (answers of a harness): never cut.
     """
     outcomes: dict[int, CellOutcome] = {}
-    kernel = _Kernel(nb, cwd, timeout, memory_limit, output_limit)
+    kernel = _Kernel(nb, cwd, timeout, limits or sandbox.Limits(memory=MEMORY_LIMIT), output_limit, keep_whole)
     good: list[int] = []  # cells to replay after a restart
     restarts = 0
 

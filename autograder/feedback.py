@@ -23,6 +23,7 @@ from bleach.css_sanitizer import CSSSanitizer
 from nbconvert import HTMLExporter
 
 from autograder.grading import NotebookResult
+from autograder.outputs import atomic_write
 from autograder.restore import is_test
 
 HIDDEN = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.DOTALL)
@@ -111,18 +112,16 @@ def write_feedback(out: Path, res: NotebookResult) -> Path:
     """Write feedback/<student>/<assignment>/<notebook>.html (and the autograded notebook)."""
     t = res.task
     path = out / "feedback" / t.student / t.assignment / f"{t.notebook}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
     body = ""
     if res.graded is not None:
         graded = nbformat.from_dict(res.graded)
         auto = out / "autograded" / t.student / t.assignment / f"{t.notebook}.ipynb"
-        auto.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(graded, auto)
+        atomic_write(auto, nbformat.writes(graded))
         exporter = HTMLExporter(template_name="basic", sanitize_html=True, filters={"clean_html": clean_html})
         body, _ = exporter.from_notebook_node(for_student(graded))
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(t.notebook)} feedback</title>"
         f"<style>{_CSS}</style></head><body>{_scores_table(res)}{body}</body></html>"
     )
-    path.write_text(page, encoding="utf-8")
+    atomic_write(path, page)
     return path

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import tempfile
 import time
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import sealed
-from autograder.execute import CELL_TIMEOUT, MEMORY_LIMIT, execute
+from autograder import sandbox, sealed, submission
+from autograder.execute import CELL_TIMEOUT, DISK_LIMIT, MEMORY_LIMIT, execute
 from autograder.restore import GENERAL, grade_id, is_test, restore
 
 STATUSES = ("ok", "failed", "error", "timeout", "crashed", "missing", "invalid")
@@ -57,6 +56,8 @@ class NotebookResult:
     rows: list[Row]
     graded: dict | None = None  # the executed notebook (nbformat JSON), if it ran
     seconds: float = 0.0
+    #: entries of the submission's folder that were not copied (links, special files, limits)
+    left_out: list[str] = field(default_factory=list)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -64,7 +65,10 @@ class NotebookResult:
 class Options:
     timeout: int = CELL_TIMEOUT
     memory_limit: int = MEMORY_LIMIT
+    disk_limit: int = DISK_LIMIT  # bytes a submission's kernel may write in its working folder
     sealed: bool = True  # judge each question outside the student's interpreter too
+    #: what a submission may bring beside its notebook
+    limits: submission.Limits = field(default_factory=submission.Limits)
 
 
 def questions(source: nbformat.NotebookNode) -> list[tuple[str, float]]:
@@ -83,12 +87,15 @@ def _all_rows(task, source, status, message):
     ]
 
 
-def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
+def read_task(task: Task, limits: submission.Limits) -> submission.Submission:
+    """Read a task's notebook and the files beside it, as data (see `autograder.submission`)."""
+    assert task.path is not None
+    # nbgrader's layout: SUBMITTED/<student>/<assignment>/<notebook>.ipynb
+    return submission.read(task.path, task.path.parents[2], limits)
+
+
+def parse_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
     """Parse a submitted notebook; returns (notebook, "") or (None, why it cannot be read)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        return None, f"the file could not be read ({e.strerror})"
     if not raw.strip():
         return None, "the notebook file is empty"
     try:
@@ -131,6 +138,16 @@ def _message(outcome, timeout) -> tuple[str, str]:
     return "error", f"{outcome.ename}: {detail}" if detail else outcome.ename
 
 
+def _trouble(outcome) -> str:
+    """What went wrong in an answer cell itself, for the message of its question."""
+    if outcome.status == "timeout":
+        return "timed out"
+    if outcome.status == "crashed":
+        return "killed the kernel"
+    detail = (outcome.evalue or "").strip().splitlines()
+    return f"raised {outcome.ename}: {detail[0][:200]}" if detail else f"raised {outcome.ename}"
+
+
 def _with_verdict(status: str, message: str, verdict) -> tuple[str, str, str]:
     """Combine the notebook's own test with the sealed verdict: the sealed one counts."""
     if verdict is None:
@@ -147,26 +164,32 @@ def _with_verdict(status: str, message: str, verdict) -> tuple[str, str, str]:
     return status, message, ",".join(flags)
 
 
-def grade_notebook(task: Task, source: dict, release: dict, options: Options = Options()) -> NotebookResult:
-    """Grade one submitted notebook against its source (answers, hidden tests) and release."""
+def grade_notebook(task: Task, source: dict, release: dict, options: Options = Options(),
+                   files: submission.Submission | None = None) -> NotebookResult:
+    """Grade one submitted notebook against its source (answers, hidden tests) and release.
+
+    files: the submission, already read (a Dask worker gets it as bytes); else it is read here.
+    """
     start = time.monotonic()
     source_nb = nbformat.from_dict(source)
     if task.path is None:
         rows = _all_rows(task, source_nb, "missing", f"{task.notebook}.ipynb was not submitted")
         return NotebookResult(task, rows, seconds=time.monotonic() - start)
-    student_nb, problem = read_submission(task.path)
+    sub = files if files is not None else read_task(task, options.limits)
+    student_nb, problem = parse_notebook(sub.notebook) if sub.notebook is not None else (None, sub.problem)
     if student_nb is None:
         return NotebookResult(task, _all_rows(task, source_nb, "invalid", problem), seconds=time.monotonic() - start)
 
     restored = restore(source_nb, nbformat.from_dict(release), student_nb)
+    if sub.left_out:
+        shown = sub.left_out[:5] + ([f"and {len(sub.left_out) - 5} more"] if len(sub.left_out) > 5 else [])
+        restored.note(GENERAL, "left out of your folder: " + "; ".join(shown))
     nb = restored.nb
     graded_cells = len(nb.cells)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         work = Path(tmp)
-        # the submission's own folder (data files it brought), and nothing else
-        for item in task.path.parent.iterdir():
-            if item.suffix != ".ipynb" and item.name != ".ipynb_checkpoints" and item.name != sealed.FOLDER:
-                (shutil.copytree if item.is_dir() else shutil.copy2)(item, work / item.name)
+        # the submission's own files (data it brought), as read: never a link, never outside it
+        submission.write_files(sub, work)
         plan = None
         if options.sealed:
             plan = sealed.prepare(nb, [q for q, _ in questions(source_nb)], work, task.student)
@@ -181,14 +204,16 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
 
         outcomes = execute(
             nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c),
-            skip=hopeless, retry=sealed.is_harness, timeout=options.timeout, memory_limit=options.memory_limit,
+            skip=hopeless, retry=sealed.is_harness, timeout=options.timeout,
+            limits=sandbox.Limits(memory=options.memory_limit, workdir_size=options.disk_limit),
+            keep_whole=sealed.MIME,
         )
-        verdicts = sealed.judge(plan) if plan else {}
+        verdicts = sealed.judge(plan, sealed.records(nb.cells[graded_cells:])) if plan else {}
     del nb.cells[graded_cells:]  # the harness is the grader's, not part of the feedback
 
     answer_trouble = {
         grade_id(c): o for i, c in enumerate(nb.cells)
-        if (o := outcomes.get(i)) and o.status in ("timeout", "crashed") and not is_test(c)
+        if (o := outcomes.get(i)) and o.status in ("timeout", "crashed", "error") and not is_test(c)
     }
     rows = []
     for i, cell in enumerate(nb.cells):
@@ -199,7 +224,7 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         status, message = _message(outcomes.get(i), options.timeout)
         answer = gid.removeprefix("test_")
         if status != "ok" and answer in answer_trouble:
-            message = f"your answer cell '{answer}' {'timed out' if answer_trouble[answer].status == 'timeout' else 'killed the kernel'}; " + message
+            message = f"your answer cell '{answer}' {_trouble(answer_trouble[answer])}; " + message
         notes = restored.notes.get(gid, []) + (restored.notes.get(GENERAL, []) if not rows else [])
         if task.note and not rows:
             notes.insert(0, task.note)
@@ -208,4 +233,4 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         status, message, flags = _with_verdict(status, message, verdicts.get(gid))
         score = points if status == "ok" else 0.0
         rows.append(Row(task.student, task.assignment, task.notebook, gid, score, points, status, message, flags))
-    return NotebookResult(task, rows, graded=dict(nb), seconds=time.monotonic() - start)
+    return NotebookResult(task, rows, graded=dict(nb), seconds=time.monotonic() - start, left_out=sub.left_out)

@@ -58,6 +58,6 @@ def build_course_wheel(dest: Path) -> Path:
 def release(out: Path, assignments: list[str] | None = None, source: Path = ASSIGNMENTS) -> list[Path]:
     """Write the student release under out/release; returns the files written."""
     dest = Path(out) / "release"
-    written = release_notebooks(dest, assignments, source)
+    written = release_notebooks(dest, assignments, Path(source).resolve())
     written.append(build_course_wheel(dest))
     return written

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from autograder.grading import STATUSES
+from autograder.outputs import atomic_write
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; }
@@ -153,6 +154,10 @@ def write_report(out: Path, result) -> Path:
     flagged = [[r.student, r.assignment, r.question, r.flags, f"{r.score:g} / {r.max_score:g}", r.message]
                for r in sorted(rows, key=lambda r: (r.student, r.assignment, r.question)) if r.flags]
 
+    left_out = [[res.task.student, res.task.assignment, res.task.notebook, line]
+                for res in sorted(results, key=lambda r: (r.task.student, r.task.assignment, r.task.notebook))
+                for line in res.left_out]
+
     slow = sorted(results, key=lambda res: res.seconds, reverse=True)[:10]
     slow_rows = [[res.task.student, res.task.assignment, res.task.notebook, round(res.seconds, 2), res.worker]
                  for res in slow]
@@ -180,6 +185,13 @@ def write_report(out: Path, result) -> Path:
         "measured by finite differences instead of derived.</p>",
         _table(["student", "assignment", "question", "flags", "score", "message"], flagged)
         if flagged else "<p>No answer was flagged.</p>",
+        "<h2>Left out of submissions</h2>",
+        "<p>A submission is read as data: symbolic links, named pipes, devices, hard links and files "
+        "over the size limits beside a notebook are never read or copied (the notebook itself is still "
+        "graded; a notebook that is a link is invalid).</p>",
+        (f"<p class='warn'>{len({tuple(r[:3]) for r in left_out})} submissions had entries left out.</p>"
+         + _table(["student", "assignment", "notebook", "left out"], left_out))
+        if left_out else "<p>Nothing was left out of any submission.</p>",
         "<h2>Students</h2>",
         _table(["student", *assignments, "total", "problems"], per_student),
         "<h2>Where graded</h2>",
@@ -192,5 +204,5 @@ def write_report(out: Path, result) -> Path:
         "</body></html>",
     ]
     path = out / "report.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
+    atomic_write(path, "\n".join(parts))
     return path

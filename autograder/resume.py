@@ -3,7 +3,8 @@
 A grade is keyed by (student, assignment, notebook, question). Each finished notebook
 leaves ``OUT/state/<student>/<assignment>/<notebook>.json``: its rows, where and how long
 it was graded, and a fingerprint of everything its grade depends on (the submitted file
-and the other files of its folder, the source notebook, the grading options). A re-run
+and the other files of its folder as grading reads them, the source notebook, the
+grading options). A re-run
 grades only the tasks whose fingerprint changed or that have no state file; grades.csv
 and the report are rebuilt from all the state files, old and new.
 
@@ -17,29 +18,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from pathlib import Path
 
-from autograder.grading import NotebookResult, Row, Task
+from autograder.grading import NotebookResult, Row, Task, read_task
+from autograder.outputs import atomic_write
+from autograder.submission import Limits
 
 STATE = "state"
-_VERSION = 1  # bump to re-grade everything after a change of the state format
+_VERSION = 2  # bump to re-grade everything after a change of the state format
 
 
 def _canonical(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":")).encode()
-
-
-def folder_files(task: Task) -> list[Path]:
-    """The files a grading of `task` reads: the notebook and its folder's other files."""
-    if task.path is None:
-        return []
-    files = [task.path]
-    for item in sorted(task.path.parent.iterdir()):
-        if item.suffix == ".ipynb" or item.name == ".ipynb_checkpoints":
-            continue
-        files += sorted(p for p in item.rglob("*") if p.is_file()) if item.is_dir() else [item]
-    return files
 
 
 def context_digest(source: dict, options) -> str:
@@ -48,22 +38,23 @@ def context_digest(source: dict, options) -> str:
                                       "options": dataclasses.asdict(options)})).hexdigest()
 
 
-def fingerprint(task: Task, context: str) -> str:
+def fingerprint(task: Task, context: str, limits: Limits | None = None) -> str:
     """A hash of everything the grade of `task` depends on (sha256, hex).
 
-    context: `context_digest` of the task's source notebook and the grading options.
+    context: `context_digest` of the task's source notebook and the grading options. The
+    submission is read as grading reads it (`grading.read_task`): what it leaves out, it
+    leaves out of the hash too (and says so, which is hashed).
     """
     h = hashlib.sha256()
     h.update(_canonical([context, task.student, task.assignment, task.notebook, task.note]))
     if task.path is None:
         h.update(b"missing")
-    for path in folder_files(task):
-        rel = path.name if path == task.path else str(path.relative_to(task.path.parent))
+        return h.hexdigest()
+    sub = read_task(task, limits or Limits())
+    h.update(_canonical([sub.problem, sub.left_out]))
+    h.update(hashlib.sha256(sub.notebook or b"").digest())
+    for rel, data in sorted(sub.files.items()):
         h.update(_canonical(rel))
-        try:
-            data = path.read_bytes()
-        except OSError as e:  # unreadable now: graded as such, and graded again once readable
-            data = f"unreadable: {e.strerror}".encode()
         h.update(hashlib.sha256(data).digest())
     return h.hexdigest()
 
@@ -76,7 +67,6 @@ def save(out: Path, res: NotebookResult, fp: str) -> None:
     """Write the state file of one result atomically (a reader sees the old or the new one)."""
     t = res.task
     path = _path(out, t.student, t.assignment, t.notebook)
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "fingerprint": fp,
         "task": {"student": t.student, "assignment": t.assignment, "notebook": t.notebook,
@@ -84,10 +74,9 @@ def save(out: Path, res: NotebookResult, fp: str) -> None:
         "rows": [dataclasses.asdict(r) for r in res.rows],
         "seconds": res.seconds,
         "worker": res.worker,
+        "left_out": res.left_out,
     }
-    tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(record, indent=1))
 
 
 def _build(cls, data: dict):
@@ -105,7 +94,8 @@ def load(out: Path) -> dict[tuple[str, str, str], tuple[str, NotebookResult]]:
             t = record["task"]
             task = _build(Task, t | {"path": None if t["path"] is None else Path(t["path"])})
             rows = [_build(Row, r) for r in record["rows"]]
-            res = NotebookResult(task, rows, seconds=record["seconds"], worker=record["worker"])
+            res = NotebookResult(task, rows, seconds=record["seconds"], worker=record["worker"],
+                                 left_out=list(record.get("left_out", [])))
         except (OSError, ValueError, KeyError, TypeError):
             continue  # unreadable or from an older format: that notebook is graded again
         found[task.student, task.assignment, task.notebook] = (record["fingerprint"], res)

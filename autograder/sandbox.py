@@ -57,6 +57,7 @@ class Limits:
     processes: int = 64  # tasks (threads count too) of the sandbox's uid
     file_size: int = 100 * 1024**2  # bytes per written file
     tmp_size: int = 256 * 1024**2  # bytes of the private /tmp (and /dev/shm), in memory
+    workdir_size: int = 256 * 1024**2  # bytes of the working folder, in memory: all it may write
     open_files: int = 1024
 
 
@@ -115,8 +116,19 @@ def _rlimit(which: int, want: int) -> int:
     return want if hard == resource.RLIM_INFINITY else min(want, hard)
 
 
+#: Where the sandbox sees the submission as the grader staged it (read-only); the kernel's
+#: working folder, at the staging folder's own path, starts as a copy of it.
+INSIDE_SUBMISSION = "/opt/autograder/submission"
+
+
 def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limits()) -> list[str]:
-    """The command line that runs argv (the kernel) sandboxed, in workdir, next to runtime."""
+    """The command line that runs argv (the kernel) sandboxed, next to runtime.
+
+    workdir: the staged submission (the grader's folder, never written by the sandbox).
+    Inside, the working folder has the same path but is a memory file system of at most
+    `limits.workdir_size` bytes that starts as a copy of it, made by the sandbox's uid: what
+    a submission writes is bounded in total, and lost with the sandbox.
+    """
     privileged = os.geteuid() == 0
     support = _support_dir()
     uid = sandbox_uid()
@@ -135,31 +147,35 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     cmd += ["--ro-bind", str(support / "etc" / "passwd"), "/etc/passwd",
             "--ro-bind", str(support / "etc" / "group"), "/etc/group"]
-    made = {"/tmp"}
+    # The private /tmp comes first: what is bound later (a Python installed under /tmp, the
+    # working folder) is mounted on top of it, not hidden by it.
+    cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
+            "--proc", "/proc",
+            "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+            "--perms", "1777", "--dir", "/tmp/matplotlib"]
+    made = {"/", "/tmp", "/usr", "/dev", "/proc"}
 
-    def parents(path: str) -> list[str]:  # mount points under a tmpfs root default to 0700
-        parts, out = Path(path).parts, []
-        for i in range(2, len(parts)):
-            parent = str(Path(*parts[:i]))
-            if parent not in made and not any(parent.startswith(m + "/") for m in ("/tmp",)):
-                made.add(parent)
-                out += ["--perms", "0755", "--dir", parent]
+    def parents(path: str) -> list[str]:
+        # folders on the way to a mount point, made world-traversable (a tmpfs root's
+        # default would be 0700); each once
+        out = []
+        for parent in list(reversed(Path(path).parents))[1:]:
+            if str(parent) not in made:
+                made.add(str(parent))
+                out += ["--perms", "0755", "--dir", str(parent)]
+        made.add(path)
         return out
 
     for root in _python_roots():
         cmd += [*parents(root), "--ro-bind", root, root]
-    cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
-            "--proc", "/proc",
-            "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
-            "--perms", "1777", "--dir", "/tmp/matplotlib",
-            "--bind", str(runtime), str(runtime),
-            "--perms", "0755", "--dir", os.path.dirname(os.path.dirname(INSIDE_LIB)),
-            "--perms", "0755", "--dir", os.path.dirname(INSIDE_LIB),
-            "--ro-bind", str(support / "lib"), INSIDE_LIB,
-            # at its own path, so absolute paths the grader hands the kernel hold inside too
-            *parents(str(workdir)), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
     for cached in (support / "matplotlib").iterdir():
         cmd += ["--ro-bind", str(cached), f"/tmp/matplotlib/{cached.name}"]
+    cmd += [*parents(str(runtime)), "--bind", str(runtime), str(runtime),
+            *parents(INSIDE_LIB), "--ro-bind", str(support / "lib"), INSIDE_LIB,
+            *parents(INSIDE_SUBMISSION), "--ro-bind", str(workdir), INSIDE_SUBMISSION,
+            # at its own path, so absolute paths the grader hands the kernel hold inside too
+            *parents(str(workdir)), "--perms", "1777", "--size", str(limits.workdir_size),
+            "--tmpfs", str(workdir), "--chdir", str(workdir)]
     env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
     env |= {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
             "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -178,7 +194,19 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
             "--core=0"]
     if privileged:  # without a uid of its own the count would include the grader's processes
         cmd += [f"--nproc={_rlimit(resource.RLIMIT_NPROC, limits.processes)}"]
-    return [*cmd, "--", *argv]
+    # the copy into the working folder is made as the sandbox's uid, under its limits
+    copy_in = ["/bin/sh", "-c", 'cp -R "$0"/. . && exec "$@"', INSIDE_SUBMISSION]
+    return [*cmd, "--", *copy_in, *argv]
+
+
+def share(path: Path) -> None:
+    """Make a folder the grader staged readable (not writable) by the sandbox's uid."""
+    os.chmod(path, 0o755)
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
 
 
 def own(path: Path) -> None:
@@ -192,6 +220,24 @@ def own(path: Path) -> None:
             os.lchown(os.path.join(dirpath, name), uid, uid)
 
 
+def probe(argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run argv in a sandbox as a kernel would run (empty submission); its output as text.
+
+    Never raises: a sandbox that cannot start gives a non-zero return code and stderr.
+    """
+    with tempfile.TemporaryDirectory(prefix="autograder-probe-") as tmp:
+        work, runtime = Path(tmp, "work"), Path(tmp, "run")
+        work.mkdir()
+        runtime.mkdir()
+        share(work)
+        own(runtime)
+        try:
+            return subprocess.run(command(argv, work, runtime), capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return subprocess.CompletedProcess(argv, 1, "", str(e))
+
+
 @functools.cache
 def status() -> tuple[bool, str]:
     """(True, how) when kernels run sandboxed here, else (False, why not); checked once per process."""
@@ -202,18 +248,9 @@ def status() -> tuple[bool, str]:
     if missing:
         why = f"{', '.join(missing)} not found (install bubblewrap and util-linux: ./install.sh)"
     else:
-        with tempfile.TemporaryDirectory(prefix="autograder-probe-") as tmp:
-            work, runtime = Path(tmp, "work"), Path(tmp, "run")
-            work.mkdir()
-            runtime.mkdir()
-            own(Path(tmp))
-            probe = command(["/bin/sh", "-c", "touch ok && id -u"], work, runtime)
-            try:
-                proc = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
-                ok = proc.returncode == 0 and (work / "ok").exists()
-                why = "" if ok else f"bwrap failed to start a trivial command: {(proc.stderr or proc.stdout).strip()[:300]}"
-            except (OSError, subprocess.TimeoutExpired) as e:
-                why = f"bwrap failed to start a trivial command: {e}"
+        proc = probe(["/bin/sh", "-c", "touch written && echo started"])
+        ok = proc.returncode == 0 and proc.stdout.strip() == "started"
+        why = "" if ok else f"bwrap failed to start a trivial command: {(proc.stderr or proc.stdout).strip()[:300]}"
     if not why:
         how = f"uid {sandbox_uid()}" if os.geteuid() == 0 else "unprivileged user namespace"
         return True, f"bubblewrap sandbox ({how})"
@@ -250,7 +287,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         argv = super().format_kernel_cmd(extra_arguments)
         assert self.runtime is not None
         own(self.runtime)
-        own(self.workdir)
+        share(self.workdir)
         return command(argv, self.workdir, self.runtime, self.limits)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

@@ -23,7 +23,9 @@ forward calls: it is flagged ``numerical-gradient`` and earns nothing.
 
 from __future__ import annotations
 
+import base64
 import inspect
+import io
 import json
 import textwrap
 import zlib
@@ -41,8 +43,10 @@ EXACT = 1e-11
 NUMERIC = 1e-4
 #: Forward-pass calls a backward pass may make by itself (a loss may compute its forward).
 MAX_FORWARD_CALLS = 4
-#: Folder, inside the submission's working folder, for hidden inputs and the answers to them.
+#: Folder, inside the submission's working folder, for hidden inputs.
 FOLDER = ".sealed"
+#: The MIME type of the harness's answers, displayed by the harness cells to the grader.
+MIME = "application/vnd.autograder.sealed+json"
 
 # The harness runs in the student's kernel: one self-contained cell per question. It
 # imports what it needs under private names, calls the student's function on each case
@@ -104,6 +108,14 @@ def __sealed_run(plan):
             return f(*a, **k)
         return wrapper
 
+    from IPython.display import display as _display
+    import base64 as _b64, io as _io
+
+    def report(tag, **record):
+        # the answer travels back as a message to the grader, not as a file: the working
+        # folder is the student's (and may be full)
+        _display({MIME: dict(record, tag=tag)}, raw=True)
+
     fn = ns.get(plan["function"])
     for case in plan["cases"]:
         base = _os.path.join(plan["dir"], case["tag"])
@@ -126,11 +138,11 @@ def __sealed_run(plan):
             result["__forward_calls__"] = _np.asarray(float(calls[0]))
             # the inputs as the call left them: a function must not modify dout or its cache
             result.update({f"__after__.{k}": v for k, v in inp.items()})
-            with open(base + ".out.npz", "wb") as f:
-                _np.savez(f, **result)
+            buffer = _io.BytesIO()
+            _np.savez(buffer, **result)
+            report(case["tag"], npz=_b64.b64encode(buffer.getvalue()).decode())
         except BaseException as e:
-            with open(base + ".err", "w") as f:
-                f.write(f"{type(e).__name__}: {e}"[:500])
+            report(case["tag"], error=f"{type(e).__name__}: {e}"[:500])
         finally:
             for owner, name, original in reversed(patched):
                 if isinstance(owner, dict):
@@ -455,13 +467,27 @@ def prepare(nb, questions: list[str], workdir: Path, student: str, specs: dict |
         plan.questions[question] = (spec, cases)
         payload = {"function": spec.function, "kind": spec.kind, "dir": str(plan.folder), "cases": listed,
                    "count": spec.max_forward_calls is not None}
-        source = f"PLAN = {json.dumps(json.dumps(payload))}\n" + HARNESS + "del PLAN\n"
+        source = f"PLAN = {json.dumps(json.dumps(payload))}\nMIME = {MIME!r}\n" + HARNESS + "del PLAN, MIME\n"
         nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"autograder": {"sealed": question}}))
     return plan
 
 
-def _load(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as data:
+def records(cells) -> dict[str, dict]:
+    """The answers the harness cells displayed, by case tag (a later record of a tag wins)."""
+    found = {}
+    for cell in cells:
+        if not is_harness(cell):
+            continue
+        for out in cell.get("outputs", []):
+            record = out.get("data", {}).get(MIME) if out.get("output_type") == "display_data" else None
+            if isinstance(record, dict) and isinstance(record.get("tag"), str):
+                found[record["tag"]] = record
+    return found
+
+
+def _load(record: dict) -> dict:
+    """The arrays of an answer record (base64 of an .npz); never unpickles."""
+    with np.load(io.BytesIO(base64.b64decode(record["npz"], validate=True)), allow_pickle=False) as data:
         return {k: np.asarray(data[k]) for k in data.files}
 
 
@@ -473,16 +499,15 @@ def _error(a: np.ndarray, e: np.ndarray) -> float:
     return float(np.linalg.norm(a - e)) / scale if scale else 0.0
 
 
-def _judge_case(spec: Spec, case: Case, base: str) -> tuple[str, float, float]:
-    """(problem or "", worst relative error, forward calls) of one case; base: folder/tag."""
-    err_file, out_file = Path(base + ".err"), Path(base + ".out.npz")
-    if err_file.exists():
-        return f"on a hidden input ({case.name}) your code raised {err_file.read_text()[:300]}", np.inf, 0
-    if not out_file.exists():
+def _judge_case(spec: Spec, case: Case, record: dict | None) -> tuple[str, float, float]:
+    """(problem or "", worst relative error, forward calls) of one case, from its answer record."""
+    if record is None:
         return f"no answer for a hidden input ({case.name}): the kernel died or timed out", np.inf, 0
+    if "error" in record:
+        return f"on a hidden input ({case.name}) your code raised {str(record['error'])[:300]}", np.inf, 0
     try:
-        answer = _load(out_file)
-    except Exception as e:  # a file the student's code wrote itself can be anything
+        answer = _load(record)
+    except Exception as e:  # a record the student's code displayed itself can be anything
         return f"the answer to a hidden input could not be read ({type(e).__name__})", np.inf, 0
     calls = float(answer.pop("__forward_calls__", np.asarray(0.0)))
     after = {k.removeprefix("__after__."): answer.pop(k) for k in list(answer) if k.startswith("__after__.")}
@@ -507,13 +532,13 @@ def _judge_case(spec: Spec, case: Case, base: str) -> tuple[str, float, float]:
     return "", worst, calls
 
 
-def judge(plan: Plan) -> dict[str, Verdict]:
-    """The verdict on each sealed question, from the answers the harness saved."""
+def judge(plan: Plan, answers: dict[str, dict]) -> dict[str, Verdict]:
+    """The verdict on each sealed question, from the answer records (`records`) of its cases."""
     verdicts = {}
     for question, (spec, cases) in plan.questions.items():
         worst, calls, problem = 0.0, 0.0, ""
         for i, case in enumerate(cases):
-            problem, err, n = _judge_case(spec, case, str(plan.folder / f"{question}.{i}"))
+            problem, err, n = _judge_case(spec, case, answers.get(f"{question}.{i}"))
             worst, calls = max(worst, err), max(calls, n)
             if problem:
                 break

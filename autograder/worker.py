@@ -22,9 +22,13 @@ def render_feedback(res: NotebookResult) -> dict[str, bytes]:
         return {p.relative_to(tmp).as_posix(): p.read_bytes() for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
 
 
-def grade_and_render(task: Task, source: dict, release: dict, options) -> tuple[NotebookResult, dict[str, bytes]]:
-    """Grade one notebook; return its result (without the executed notebook) and its feedback files."""
-    res = grade_notebook(task, source, release, options)
+def grade_and_render(task: Task, source: dict, release: dict, options, files=None
+                     ) -> tuple[NotebookResult, dict[str, bytes]]:
+    """Grade one notebook; return its result (without the executed notebook) and its feedback files.
+
+    files: the submission as read by the parent (`grading.read_task`), or None to read it here.
+    """
+    res = grade_notebook(task, source, release, options, files=files)
     files = render_feedback(res)
     res.graded = None  # it is in the files; no need to send it back twice
     return res, files

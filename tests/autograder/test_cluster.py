@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import time
 import warnings
@@ -26,6 +28,14 @@ def klass(tmp_path_factory):
     """A tiny class (perfect, blank, partial, sleepy students) and its grades from the local pool."""
     root = tmp_path_factory.mktemp("cluster")
     k = slow_class(root, normal=4, slow=2)
+    # a student whose folder links to the hidden tests and holds a named pipe: the Dask path
+    # packs a submission with the same reader as the local pool, so both leave them out
+    perfect = next(k.submitted.glob("perfect_*/*/*.ipynb"))
+    linker = k.submitted / "linker" / perfect.parent.name
+    linker.mkdir(parents=True)
+    shutil.copy(perfect, linker)
+    os.symlink(k.source, linker / "notes")
+    os.mkfifo(linker / "pipe")
     k.local = grade_locally(k, root / "local")
     return k
 
@@ -43,6 +53,8 @@ def test_cluster_grades_exactly_like_the_local_pool(klass, tmp_path):
                               capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert grades(tmp_path / "out") == klass.local
+    linker = [r["message"] for r in klass.local if r["student"] == "linker"]
+    assert "notes: a symbolic link, not copied" in linker[0] and "pipe: a named pipe" in linker[0]
     where = {r["worker"] for r in grades(tmp_path / "out", drop=())}
     assert {w.split()[-1] for w in where} <= set(cluster.workers) | set(), where
     assert len(where) == 2, f"both workers should have graded: {where}"

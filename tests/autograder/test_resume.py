@@ -40,6 +40,12 @@ def test_fingerprint_follows_the_files_grading_reads(tmp_path):
     fp = resume.fingerprint(task, ctx)
     task.path.write_text('{"cells": [1]}')
     assert resume.fingerprint(task, ctx) != fp
+    outside = tmp_path / "outside.txt"
+    outside.write_text("a")
+    (task.path.parent / "link").symlink_to(outside)  # noted, never read
+    fp = resume.fingerprint(task, ctx)
+    outside.write_text("b")
+    assert resume.fingerprint(task, ctx) == fp
     assert resume.context_digest({"cells": []}, Options(timeout=1)) != ctx
     assert resume.fingerprint(Task("bob", "00_tiny", "tiny", None), ctx) != fp
 

@@ -15,24 +15,43 @@ from autograder import sandbox
 needs_sandbox = pytest.mark.skipif(not sandbox.status()[0], reason=f"no sandbox here: {sandbox.status()[1]}")
 
 
-def _run(tmp_path: Path, script: str, **kw) -> subprocess.CompletedProcess:
+def _run(tmp_path: Path, script: str, limits: sandbox.Limits | None = None, **kw) -> subprocess.CompletedProcess:
     work, runtime = tmp_path / "work", tmp_path / "run"
     work.mkdir(exist_ok=True)
     runtime.mkdir(exist_ok=True)
-    sandbox.own(work)
+    sandbox.share(work)
     sandbox.own(runtime)
-    return subprocess.run(sandbox.command(["/bin/sh", "-c", script], work, runtime),
+    return subprocess.run(sandbox.command(["/bin/sh", "-c", script], work, runtime, limits or sandbox.Limits()),
                           capture_output=True, text=True, timeout=60, check=False, **kw)
 
 
 @needs_sandbox
-def test_runs_as_an_unprivileged_uid_in_the_workdir(tmp_path):
-    """Is the sandboxed code neither root nor able to regain capabilities, and in its workdir?"""
-    proc = _run(tmp_path, "id -u; pwd; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; touch mine")
-    uid, cwd, *caps = proc.stdout.split("\n")
+def test_runs_as_an_unprivileged_uid_in_a_private_copy_of_the_workdir(tmp_path):
+    """Is the code neither root nor able to regain capabilities, in a copy of its files it may change?"""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "data.txt").write_text("the student's data\n")
+    proc = _run(tmp_path, "id -u; pwd; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; "
+                          "cat data.txt; echo changed > data.txt; touch mine")
+    uid, cwd, *rest = proc.stdout.split("\n")
     assert uid != "0" and cwd == str(tmp_path / "work")
-    assert "CapEff:\t0000000000000000" in caps and "NoNewPrivs:\t1" in caps
-    assert (tmp_path / "work" / "mine").exists()
+    assert "CapEff:\t0000000000000000" in rest and "NoNewPrivs:\t1" in rest
+    assert "the student's data" in rest, proc.stderr
+    # the grader's staged folder is never written: the copy is the sandbox's own
+    assert (tmp_path / "work" / "data.txt").read_text() == "the student's data\n"
+    assert not (tmp_path / "work" / "mine").exists()
+
+
+@needs_sandbox
+def test_what_the_code_writes_is_bounded_in_total(tmp_path):
+    """Does writing file after file stop at the working folder's cap, with a 'no space' error?"""
+    limits = sandbox.Limits(workdir_size=8 * 2**20, file_size=3 * 2**20)
+    script = ("i=0; while [ $i -lt 20 ]; do head -c 3000000 /dev/zero > f$i || { echo full at $i; break; }; "
+              "i=$((i+1)); done; du -sk . | cut -f1")
+    proc = _run(tmp_path, script, limits)
+    assert "full at 2" in proc.stdout, proc.stdout + proc.stderr
+    assert "No space left on device" in proc.stderr
+    assert int(proc.stdout.split()[-1]) <= 8 * 1024
+    assert list((tmp_path / "work").iterdir()) == []
 
 
 @needs_sandbox
@@ -69,7 +88,7 @@ def test_every_process_dies_with_the_sandbox(tmp_path):
     work, runtime = tmp_path / "work", tmp_path / "run"
     work.mkdir()
     runtime.mkdir()
-    sandbox.own(work)
+    sandbox.share(work)
     sandbox.own(runtime)
     script = "sleep 23456 & (setsid sh -c 'sleep 23457 &' &); sleep 23458"
     proc = subprocess.Popen(sandbox.command(["/bin/sh", "-c", script], work, runtime))
