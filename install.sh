@@ -23,3 +23,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python -m pip install --quiet -e ".[test]"
+# the Python environment grading kernels run in: the students' libraries only (autograder/kernel_env.py)
+python -m autograder kernel-env

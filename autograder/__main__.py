@@ -63,6 +63,17 @@ def _solutions(args) -> int:
     return 0
 
 
+def _kernel_env(args) -> int:
+    from autograder import kernel_env
+
+    if args.rebuild:
+        kernel_env.build(kernel_env.location())
+    env = kernel_env.ensure()
+    print(f"grading kernels run {env.python} (Python {env.version})")
+    print("packages they can import: " + ", ".join(f"{k} {v}" for k, v in sorted(env.versions.items())))
+    return 0
+
+
 def _demo(args) -> int:
     from autograder.demo import run
 
@@ -108,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("solutions", help="execute the source notebooks into solutions/")
     p.add_argument("assignment", nargs="*", help="only these assignments (default: all)")
     p.set_defaults(run=_solutions)
+
+    p = verbs.add_parser("kernel-env", help="build (if missing) the Python environment grading kernels run in")
+    p.add_argument("--rebuild", action="store_true", help="build it again from scratch")
+    p.set_defaults(run=_kernel_env)
 
     p = verbs.add_parser("demo", help="release, make a class of students, grade it, summarize")
     p.add_argument("--out", default="demo-out", help="folder for the demo's outputs (default %(default)s)")

@@ -13,12 +13,11 @@ import zipfile
 from pathlib import Path
 
 import course
+from autograder.kernel_env import student_extra, student_requirements
 from autograder.nbgrader_glue import release_notebooks
 from autograder.paths import ASSIGNMENTS, ROOT
 
 DIST = "backprop_course_student"
-#: What students' machines need to run the notebooks (kept in step with pyproject.toml).
-REQUIRES = ["numpy>=1.26", "matplotlib>=3.8", "scikit-learn>=1.3", "tqdm>=4.66"]
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -38,7 +37,8 @@ def build_course_wheel(dest: Path) -> Path:
         "Metadata-Version: 2.1\n"
         f"Name: {DIST.replace('_', '-')}\nVersion: {version}\n"
         "Summary: The library of the backpropagation course (layers, losses, gradient checkers, data)\n"
-        "Requires-Python: >=3.11\n" + "".join(f"Requires-Dist: {r}\n" for r in REQUIRES)
+        "Requires-Python: >=3.11\n" + "".join(f"Requires-Dist: {r}\n" for r in student_requirements())
+        + "Provides-Extra: jupyter\n" + "".join(f'Requires-Dist: {r}; extra == "jupyter"\n' for r in student_extra())
     ).encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: autograder\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     files[f"{info}/top_level.txt"] = b"course\n"

@@ -33,7 +33,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
+
+from autograder import kernel_env
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +84,6 @@ def _support_dir() -> Path:
     etc.mkdir()
     (etc / "passwd").write_text(f"root:x:0:0:root:/root:/bin/sh\nstudent:x:{uid}:{uid}:student:/tmp:/bin/sh\n"
                                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
-    # matplotlib's font list, built once by the grader's user: without it every kernel rebuilds it
-    mpl = root / "matplotlib"
-    mpl.mkdir()
-    try:
-        import matplotlib
-
-        for cached in Path(matplotlib.get_cachedir()).glob("fontlist-v*.json"):
-            shutil.copy(cached, mpl / cached.name)
-    except Exception:  # no matplotlib, or no cache yet: kernels build their own
-        pass
     (etc / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n")
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames:
@@ -100,10 +93,10 @@ def _support_dir() -> Path:
     return root
 
 
-def _python_roots() -> list[str]:
-    """The folders of the Python installation the kernel needs (base prefix, venv prefix)."""
+def _python_roots(env: kernel_env.KernelEnv) -> list[str]:
+    """The folders of the kernels' Python the sandbox shows (its venv, its base installation)."""
     roots = []
-    for p in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
+    for p in (str(env.prefix), str(env.base_prefix), os.path.dirname(os.path.realpath(env.python))):
         p = os.path.realpath(p)
         if p.startswith("/usr/") or any(p == r or p.startswith(r + "/") for r in roots):
             continue
@@ -166,9 +159,12 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
         made.add(path)
         return out
 
-    for root in _python_roots():
+    env = kernel_env.ensure(progress=_progress)
+    for root in _python_roots(env):
         cmd += [*parents(root), "--ro-bind", root, root]
-    for cached in (support / "matplotlib").iterdir():
+    for hidden in env.hidden:  # the base installation's packages are the grader's, not the student's
+        cmd += ["--tmpfs", str(hidden)]
+    for cached in env.mpl_cache.glob("fontlist-v*.json"):
         cmd += ["--ro-bind", str(cached), f"/tmp/matplotlib/{cached.name}"]
     cmd += [*parents(str(runtime)), "--bind", str(runtime), str(runtime),
             *parents(INSIDE_LIB), "--ro-bind", str(support / "lib"), INSIDE_LIB,
@@ -176,11 +172,11 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
             # at its own path, so absolute paths the grader hands the kernel hold inside too
             *parents(str(workdir)), "--perms", "1777", "--size", str(limits.workdir_size),
             "--tmpfs", str(workdir), "--chdir", str(workdir)]
-    env = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
-    env |= {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
-            "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.setdefault("LANG", "C.UTF-8")
-    for k, v in env.items():
+    variables = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
+    variables |= {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
+                  "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB, "PYTHONDONTWRITEBYTECODE": "1"}
+    variables.setdefault("LANG", "C.UTF-8")
+    for k, v in variables.items():
         cmd += ["--setenv", k, v]
     if privileged:
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
@@ -299,8 +295,20 @@ class SandboxedKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
-def kernel_manager(workdir: Path, limits: Limits = Limits(), kernel_name: str = "python3") -> AsyncKernelManager:
-    """A kernel manager for a submission in workdir: sandboxed when possible (see `status`)."""
+def _progress(message: str) -> None:
+    print(f"autograder: {message}", file=sys.stderr, flush=True)
+
+
+def kernel_manager(workdir: Path, limits: Limits = Limits()) -> AsyncKernelManager:
+    """A kernel manager for a submission in workdir: sandboxed when possible (see `status`).
+
+    Its kernel runs the kernel environment's Python (`kernel_env`), sandboxed or not.
+    """
+    env = kernel_env.ensure(progress=_progress)
     if status()[0]:
-        return SandboxedKernelManager(workdir=workdir, limits=limits, kernel_name=kernel_name)
-    return AsyncKernelManager(kernel_name=kernel_name)
+        km, variables = SandboxedKernelManager(workdir=workdir, limits=limits), {}
+    else:  # the sandbox's copy of `course` then comes from this folder
+        km, variables = AsyncKernelManager(), {"PYTHONPATH": str(_support_dir() / "lib")}
+    km._kernel_spec = KernelSpec(argv=env.argv(), env=variables, display_name="Python 3 (grading)",
+                                 language="python")
+    return km

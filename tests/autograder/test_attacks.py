@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import site
 import socket
+import sysconfig
 from pathlib import Path
 
 import nbformat
@@ -27,6 +29,8 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parents[2]
 HONEST = ("honest", "victim")
+#: where the grader's own packages (nbgrader, torch) are installed
+GRADER_SITE = sorted({*site.getsitepackages(), sysconfig.get_paths()["purelib"]})
 DOUBLE_IF_OK = "\ndef double(x):\n    return 2 * x if _ok else 0\n"
 
 
@@ -80,6 +84,17 @@ def _attacks(source: Path, submitted: Path, out: Path, port: int) -> dict[str, t
             "    if _pid != os.getpid():\n        try:\n            os.kill(_pid, signal.SIGKILL)\n"
             "        except OSError:\n            pass\nos.kill(os.getpid(), signal.SIGKILL)\n_ok = True",
             ("error", "ok")),  # the answer cell killed the kernel: double was never defined
+        # the grader's environment has PyTorch (the bench extra) and nbgrader: kernels must not
+        "autodiff_library": (
+            "import importlib, sys\n_ok = False\n"
+            f"for _extra in ['', *{GRADER_SITE!r}, *sys.path]:\n"
+            "    if _extra:\n        sys.path.append(_extra)\n"
+            "    for _name in ('torch', 'nbgrader', 'jax', 'solutions', 'autograder'):\n"
+            "        try:\n            importlib.import_module(_name)\n            _ok = True\n"
+            "        except ImportError:\n            pass\n"
+            f"sys.path.append({str(REPO)!r})\n"
+            "try:\n    import solutions\n    _ok = True\nexcept ImportError:\n    pass",
+            ("failed", "ok")),
         "flood": ("import sys\nfor _ in range(200_000):\n    sys.stdout.write('x' * 100 + '\\n')\n_ok = True",
                   ("ok", "ok")),
     }
@@ -168,7 +183,7 @@ def _worker_uids(rows) -> set[int]:
 
 @pytest.mark.parametrize("student", ["read_source", "read_repo", "read_other", "read_out", "write_outside",
                                      "network", "memory", "big_file", "background", "fork_bomb",
-                                     "kill_kernel", "flood"])
+                                     "kill_kernel", "flood", "autodiff_library"])
 def test_attack_earns_nothing_for_what_it_targets(attacked, student):
     """Does each attack get exactly the statuses (and points) of a blocked trick?"""
     expected = attacked["attacks"][student][1]
