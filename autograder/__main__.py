@@ -1,7 +1,9 @@
 """Command line: ``python -m autograder VERB ...`` (also installed as ``autograder``).
 
 Each verb is a thin wrapper over a function of the package; defaults live there.
-Exit code 0 when the grader did its job (whatever the students scored), 2 when it could not,
+Exit code 0 when the grader did its job (whatever the students scored), 2 when it could not
+(nothing graded: bad folders, a failed preflight, a full disk), 3 when it graded the class
+but failed on some notebooks (their rows say `grader-error`; run the same command again),
 130 when interrupted (Ctrl-C): finished grades are kept, and the same command resumes.
 """
 
@@ -46,7 +48,7 @@ def _grade(args) -> int:
               file=sys.stderr)
         return 130
     print_summary(result)
-    return 0
+    return 3 if result.grader_errors else 0
 
 
 def _solutions(args) -> int:
@@ -72,6 +74,12 @@ def _kernel_env(args) -> int:
     print(f"grading kernels run {env.python} (Python {env.version})")
     print("packages they can import: " + ", ".join(f"{k} {v}" for k, v in sorted(env.versions.items())))
     return 0
+
+
+def _doctor(args) -> int:
+    from autograder.doctor import run
+
+    return run(args.assignment, Path(args.source))
 
 
 def _demo(args) -> int:
@@ -123,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("kernel-env", help="build (if missing) the Python environment grading kernels run in")
     p.add_argument("--rebuild", action="store_true", help="build it again from scratch")
     p.set_defaults(run=_kernel_env)
+
+    p = verbs.add_parser("doctor", help="can this machine grade? sandbox, kernels, a preflight of one notebook")
+    p.add_argument("--assignment", default=None, help="preflight this assignment (default: the first)")
+    p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
+    p.set_defaults(run=_doctor)
 
     p = verbs.add_parser("demo", help="release, make a class of students, grade it, summarize")
     p.add_argument("--out", default="demo-out", help="folder for the demo's outputs (default %(default)s)")

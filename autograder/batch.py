@@ -5,11 +5,15 @@ Written under OUT: grades.csv, feedback/<student>/<assignment>/<notebook>.html,
 autograded/<student>/<assignment>/<notebook>.ipynb, report.html and the gradebook
 (``gradebook.db`` unless a database URL is given).
 
-Workers run notebooks, on a local process pool or on a Dask cluster (`autograder.cluster`);
-only this process writes, one result at a time, as results arrive: a crash of the grader
-itself loses nothing already graded. Each result is also kept in OUT/state/ with a
-fingerprint of its inputs (`autograder.resume`): a re-run grades only what changed or is
-missing (``force=True`` grades everything), and grades.csv and the report cover all results.
+A run goes in phases (`_grade_class`): plan (what is up to date, `autograder.resume`),
+preflight (the answer keys must earn full marks here, `autograder.preflight`), resync (kept
+results the gradebook lacks), execute (an `autograder.executors` executor: the local pool
+or a Dask cluster) and finish (grades.csv, the report). Workers run notebooks; only this
+process writes (`_Recorder`), one result at a time, as results arrive: a crash of the
+grader itself loses nothing already graded. Each result is also kept in OUT/state/ with a
+fingerprint of its inputs: a re-run grades only what changed or is missing (``force=True``
+grades everything), and grades.csv and the report cover all results. A result the grader
+failed on (`grader-error`) is never saved as a grade, so the next run grades it again.
 """
 
 from __future__ import annotations
@@ -18,25 +22,20 @@ import contextlib
 import errno
 import os
 import re
-import sys
 import tempfile
 import time
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, fields
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
 import sqlalchemy.exc
-from tqdm import tqdm
 
-from autograder.grading import NotebookResult, Options, Row, Task, questions
+from autograder.cluster import DaskCluster
+from autograder.executors import Job, LocalPool
+from autograder.grading import GRADER_ERROR, NotebookResult, Options, Row, Task
 from autograder.nbgrader_glue import GraderError, assignment_ids, generate
 from autograder.outputs import atomic_write, write_csv
 from autograder.paths import ASSIGNMENTS
-from autograder.worker import grade_and_render
 
 CSV_COLUMNS = [f.name for f in fields(Row)] + ["seconds", "worker"]
 #: Failures to write OUT (or the gradebook) that stop a run cleanly: a full or read-only disk.
@@ -52,6 +51,7 @@ class ClassResult:
     results: list[NotebookResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     where: str = ""  # "local pool of N processes" or "Dask cluster at ADDRESS"
+    preflight_seconds: float = 0.0  # grading the answer keys before the class
     sandbox: str = ""  # how kernels were isolated, or a warning that they were not
     graded: int = 0  # notebooks graded by this run
     up_to_date: int = 0  # notebooks whose earlier result was kept (unchanged inputs)
@@ -62,9 +62,14 @@ class ClassResult:
     def rows(self) -> list[Row]:
         return [r for res in self.results for r in res.rows]
 
+    @property
+    def grader_errors(self) -> list[NotebookResult]:
+        """Results the grader failed on (never grades): the run exits 3 when there are any."""
+        return [res for res in self.results if res.grader_error]
 
-def _sandbox_note(scheduler) -> str:
-    if scheduler:
+
+def _sandbox_note(on_cluster: bool) -> str:
+    if on_cluster:
         return "as set up on each Dask worker (bubblewrap when installed there)"
     from autograder.sandbox import status
 
@@ -118,7 +123,10 @@ def _locate(student: str, adir: Path, name: str, expected: list[str]) -> Task:
 
 def _write_csv(path: Path, results: list[NotebookResult]) -> None:
     rows = sorted(
-        (asdict(r) | {"seconds": f"{res.seconds:.2f}", "worker": res.worker} for res in results for r in res.rows),
+        (asdict(r) | {"seconds": f"{res.seconds:.2f}", "worker": res.worker}
+         # a grader error is not a grade: no score to import by mistake
+         | ({"score": ""} if r.status == GRADER_ERROR else {})
+         for res in results for r in res.rows),
         key=lambda d: (d["student"], d["assignment"], d["notebook"]),
     )
     write_csv(path, CSV_COLUMNS, rows)  # atomic: readers never see a half-written file
@@ -160,11 +168,12 @@ def grade_class(
 
     scheduler: address of a Dask scheduler (``tcp://host:8786``) to grade on instead of
     a local pool of `workers` processes. force: grade again what is up to date.
+    Raises GraderError when it cannot grade (bad folders, a failed preflight, a full disk).
     """
+    executor = DaskCluster(scheduler) if scheduler else LocalPool(workers)
     try:
-        return _grade_class(submitted, out, workers=workers, options=options or Options(), db_url=db_url,
-                            assignments=assignments, source=source, progress=progress,
-                            scheduler=scheduler, force=force)
+        return _grade_class(Path(submitted), Path(out), executor, options or Options(), db_url,
+                            assignments, Path(source).resolve(), progress, force)
     except (OSError, sqlalchemy.exc.OperationalError) as e:
         if isinstance(e, OSError) and e.errno not in _DISK_ERRORS:
             raise
@@ -176,85 +185,127 @@ def grade_class(
         ) from e
 
 
-def _grade_class(submitted, out, *, workers, options, db_url, assignments, source, progress, scheduler,
-                 force) -> ClassResult:
+@dataclass
+class _Plan:
+    """What a run will do: every task, those to grade, and the kept results."""
+
+    tasks: list[Task]
+    todo: list[Task]
+    fingerprints: dict[Task, str]
+    done: dict  # (student, assignment, notebook) -> NotebookResult: every result, old and new
+
+
+def _plan(tasks: list[Task], out: Path, source: Path, options: Options, force: bool) -> _Plan:
+    """Which tasks are up to date (same fingerprint as their saved result), which to grade."""
     from autograder import resume
-    from autograder.feedback import write_feedback
-    from autograder.gradebook import GradebookWriter
-    from autograder.report import write_report
 
-    start = time.monotonic()
-    submitted, out, source = Path(submitted), Path(out), Path(source).resolve()
-    tasks, warnings = discover(submitted, source, assignments)
-    out.mkdir(parents=True, exist_ok=True)
-    db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
-    workers = workers or os.cpu_count() or 1
-    where = f"Dask cluster at {scheduler}" if scheduler else f"local pool of {workers} processes"
-    result = ClassResult(out=out, warnings=warnings, where=where, sandbox=_sandbox_note(scheduler))
-
-    # what is up to date: same fingerprint as the saved result (unless forced)
     contexts = {}
     for t in tasks:
         if (t.assignment, t.notebook) not in contexts:
             nb = nbformat.read(source / t.assignment / f"{t.notebook}.ipynb", as_version=4)
             contexts[t.assignment, t.notebook] = resume.context_digest(nb, options)
     saved = resume.load(out)
-    done = {key: res for key, (_, res) in saved.items()}  # every result, old and new
     fingerprints = {t: resume.fingerprint(t, contexts[t.assignment, t.notebook], options.limits) for t in tasks}
     todo = [t for t in tasks if force or saved.get(_key(t), ("",))[0] != fingerprints[t]]
-    todo_set = set(todo)
-    result.up_to_date = len(tasks) - len(todo)
-    csv_every = _CsvEvery(out / "grades.csv")
+    return _Plan(tasks, todo, fingerprints, {key: res for key, (_, res) in saved.items()})
 
+
+class _Recorder:
+    """The one writer of a run's results: feedback, gradebook, state files, grades.csv.
+
+    The order matters: feedback and the gradebook first; the state file that marks a result
+    done only once the gradebook has committed it (batched writes). A grader-error result is
+    shown (grades.csv, report) but never saved as a grade nor marked done.
+    """
+
+    def __init__(self, out: Path, gradebook, plan: _Plan, result: ClassResult):
+        self.out, self.gradebook, self.plan, self.result = out, gradebook, plan, result
+        self.csv = _CsvEvery(out / "grades.csv")
+
+    def __call__(self, res: NotebookResult, feedback: dict[str, bytes] | None = None, more: bool = False) -> None:
+        from autograder import resume
+        from autograder.feedback import write_feedback
+
+        began = time.perf_counter()
+        if feedback is None:  # a result made here (a grader error): render it here
+            write_feedback(self.out, res)
+        for rel, data in feedback.items() if feedback else ():
+            atomic_write(self.out / rel, data)
+        if res.grader_error:
+            self.gradebook.flush()  # what came before is committed all the same
+        else:
+            fp = self.plan.fingerprints[res.task]
+            self.gradebook.save(res, then=lambda: resume.save(self.out, res, fp), more=more)
+        self.plan.done[_key(res.task)] = res
+        self.result.graded += 1
+        self.csv(list(self.plan.done.values()))
+        self.result.record_seconds += time.perf_counter() - began
+
+    def finish(self) -> None:
+        began = time.perf_counter()
+        self.gradebook.flush()  # the last batch (on an error, leaving the writer commits it)
+        self.result.record_seconds += time.perf_counter() - began
+
+    def write_csv(self) -> None:
+        """grades.csv with every result, old and new (if the disk allows)."""
+        self.result.results = sorted(self.plan.done.values(), key=lambda r: _key(r.task))
+        with contextlib.suppress(OSError):
+            self.csv(self.result.results, now=True)
+
+
+def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url: str | None,
+                 assignments: list[str] | None, source: Path, progress: bool, force: bool) -> ClassResult:
+    from autograder import kernel_env, preflight
+    from autograder.gradebook import GradebookWriter
+    from autograder.report import write_report
+
+    start = time.monotonic()
+    tasks, warnings = discover(submitted, source, assignments)
+    result = ClassResult(out=out, warnings=warnings, where=executor.where,
+                         sandbox=_sandbox_note(isinstance(executor, DaskCluster)))
+
+    # 1. plan: what is up to date, what to grade
+    plan = _plan(tasks, out, source, options, force)
+    result.up_to_date = len(tasks) - len(plan.todo)
+    sources = {}
+    for t in plan.todo:
+        if (t.assignment, t.notebook) not in sources:
+            sources[t.assignment, t.notebook] = nbformat.read(source / t.assignment / f"{t.notebook}.ipynb", as_version=4)
+
+    # 2. preflight: the answer key earns full marks here, or nothing is graded or written
+    if plan.todo:
+        if not isinstance(executor, DaskCluster):
+            kernel_env.ensure()  # built once, here, before the workers need it
+        result.preflight_seconds = preflight.run(executor, sources, options, progress).seconds
+
+    out.mkdir(parents=True, exist_ok=True)
+    db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
     with GradebookWriter(db_url) as gradebook:
-        # kept results the gradebook lacks (a new --db, a deleted gradebook) are saved again
-        resync = [res for t in tasks if t not in todo_set and not gradebook.has(res := done[_key(t)])]
-        needed = sorted({t.assignment for t in todo} | {r.task.assignment for r in resync})
+        # 3. resync: kept results the gradebook lacks (a new --db, a deleted gradebook) are saved again
+        todo = set(plan.todo)
+        resync = [res for t in tasks if t not in todo and not gradebook.has(res := plan.done[_key(t)])]
+        needed = sorted({t.assignment for t in plan.todo} | {r.task.assignment for r in resync})
         with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-            sources, releases = {}, {}
+            releases = {}
             if needed:
                 # registers (or re-registers) the assignments in the gradebook; existing grades stay
                 gen = generate(needed, db_url, Path(tmp), source)
-                for aid in needed:
-                    for nb_path in (source / aid).glob("*.ipynb"):
-                        sources[aid, nb_path.stem] = nbformat.read(nb_path, as_version=4)
-                        releases[aid, nb_path.stem] = nbformat.read(gen.release / aid / nb_path.name, as_version=4)
+                for aid, name in sources:
+                    releases[aid, name] = nbformat.read(gen.release / aid / f"{name}.ipynb", as_version=4)
             for res in resync:
                 gradebook.save(res, more=True)  # committed in batches, or with the first result
 
-            def record(res: NotebookResult, feedback: dict[str, bytes] | None = None, more: bool = False) -> None:
-                # more: other results are ready too (the gradebook commits them together)
-                # order matters: feedback and the gradebook first; the state file that marks
-                # the result done only once the gradebook has committed it (batched writes)
-                began = time.perf_counter()
-                if feedback is None:  # a result made here (a crash): render it here
-                    write_feedback(out, res)
-                for rel, data in feedback.items() if feedback else ():
-                    atomic_write(out / rel, data)
-                gradebook.save(res, then=lambda: resume.save(out, res, fingerprints[res.task]), more=more)
-                done[_key(res.task)] = res
-                result.graded += 1
-                csv_every(list(done.values()))
-                result.record_seconds += time.perf_counter() - began
-
+            # 4. execute: grade, recording each result as it arrives
+            record = _Recorder(out, gradebook, plan, result)
             try:
-                if not todo:
-                    pass
-                elif scheduler:
-                    from autograder.cluster import run_cluster
-
-                    run_cluster(todo, sources, releases, options, scheduler, record, progress, _crash_result)
-                else:
-                    _run_pool(todo, sources, releases, options, workers, record, progress)
-                began = time.perf_counter()
-                gradebook.flush()  # the last batch (on an error, leaving the writer commits it)
-                result.record_seconds += time.perf_counter() - began
+                jobs = [Job(t, sources[t.assignment, t.notebook], releases[t.assignment, t.notebook])
+                        for t in plan.todo]
+                executor.run(jobs, options, record, progress=progress)
+                record.finish()
             finally:
-                # whatever happened, grades.csv holds every finished result (if the disk allows)
-                result.results = sorted(done.values(), key=lambda r: _key(r.task))
-                with contextlib.suppress(OSError):
-                    csv_every(result.results, now=True)
+                record.write_csv()  # whatever happened, grades.csv holds every finished result
 
+    # 5. finish
     result.wall_seconds = time.monotonic() - start
     write_report(out, result)
     return result
@@ -262,50 +313,3 @@ def _grade_class(submitted, out, *, workers, options, db_url, assignments, sourc
 
 def _key(task: Task) -> tuple[str, str, str]:
     return task.student, task.assignment, task.notebook
-
-
-def _crash_result(task: Task, source, why: str) -> NotebookResult:
-    rows = [Row(task.student, task.assignment, task.notebook, q, 0.0, pts, "crashed", why) for q, pts in questions(source)]
-    return NotebookResult(task, rows)
-
-
-def _run_pool(tasks, sources, releases, options, workers, record, progress) -> None:
-    """Grade tasks on a process pool; a worker lost mid-task gets its task retried once."""
-    bar = tqdm(total=len(tasks), desc="grading", unit="nb", disable=not progress, file=sys.stderr)
-    pending, attempts = list(tasks), dict.fromkeys(tasks, 0)
-    while pending:
-        retry = []
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
-        try:
-            futures = {
-                pool.submit(grade_and_render, t, sources[t.assignment, t.notebook],
-                            releases[t.assignment, t.notebook], options): t
-                for t in pending
-            }
-            finished = deque()  # futures done so far: the pool's thread appends, atomically
-            for fut in futures:
-                fut.add_done_callback(finished.append)
-            for taken, fut in enumerate(as_completed(futures), start=1):
-                task = futures[fut]
-                feedback = None
-                try:
-                    res, feedback = fut.result()
-                except BrokenProcessPool:
-                    attempts[task] += 1
-                    if attempts[task] < 2:
-                        retry.append(task)
-                        continue
-                    res = _crash_result(task, sources[task.assignment, task.notebook],
-                                        "the grader's worker process died twice on this notebook")
-                except Exception as e:  # a bug of ours must not stop the class
-                    res = _crash_result(task, sources[task.assignment, task.notebook],
-                                        f"internal grader error: {type(e).__name__}: {e}")
-                record(res, feedback, more=len(finished) > taken)
-                bar.update(1)
-        except BaseException:  # Ctrl-C: stop now; finished results are already recorded
-            pool.shutdown(wait=False, cancel_futures=True)
-            bar.close()
-            raise
-        pool.shutdown()
-        pending = retry
-    bar.close()

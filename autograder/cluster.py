@@ -7,7 +7,7 @@ within limits: `autograder.submission`); the worker grades it with
 seconds, where) travels back. The parent records results one at a time as they arrive,
 exactly as with the local pool. Tasks are submitted with ``pure=False`` and retries; a
 worker that dies mid-task has its task re-run elsewhere by the scheduler (up to
-``distributed.scheduler.allowed-failures`` times, then the notebook is marked crashed).
+``distributed.scheduler.allowed-failures`` times, then the notebook is a grader-error).
 
 A worker needs this package installed with its ``grader`` extra (the same version as the
 parent: the tasks are pickled references to ``autograder.cluster.grade_remote``), a
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import sys
 import uuid
 
-from tqdm import tqdm
-
+from autograder.executors import Executor, WorkerLost
 from autograder.grading import NotebookResult, Task, read_task
 from autograder.nbgrader_glue import GraderError
 from autograder.submission import Submission
@@ -55,58 +53,62 @@ def _key(task: Task) -> str:
     return f"grade-{task.student}-{task.assignment}-{task.notebook}-{uuid.uuid4().hex[:8]}"
 
 
-def run_cluster(tasks, sources, releases, options, address: str, record, progress: bool, crash_result) -> None:
-    """Grade tasks on the Dask cluster at `address`; call record(result, feedback files, more) for each here.
+class DaskCluster(Executor):
+    """The Dask cluster of a scheduler: each job one task, a bounded number in flight."""
 
-    more: other results are ready as well (see `GradebookWriter.save`).
-    """
-    from distributed import Client, as_completed
-    from distributed.client import FutureCancelledError
-    from distributed.scheduler import KilledWorker
+    def __init__(self, address: str):
+        self.address = address
+        self.where = f"Dask cluster at {address}"
 
-    try:
-        client = Client(address, timeout="30s", set_as_default=False)
-    except (OSError, TimeoutError) as e:
-        raise GraderError(f"could not reach the Dask scheduler at {address}: {e}") from e
-    bar = tqdm(total=len(tasks), desc="grading", unit="nb", disable=not progress, file=sys.stderr)
-    try:
-        threads = sum(client.nthreads().values()) or 1
-        # each kind of notebook (source, release) travels to the cluster once, not per task
-        kinds = {(t.assignment, t.notebook) for t in tasks}
-        shared = {k: client.scatter([sources[k], releases[k]], hash=False) for k in sorted(kinds)}
-        todo = iter(tasks)
-        futures = {}
+    def _completed(self, jobs, options):
+        from distributed import Client, as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
 
-        def submit_next() -> object | None:
-            task = next(todo, None)
-            if task is None:
-                return None
-            src, rel = shared[task.assignment, task.notebook]
-            files = None if task.path is None else read_task(task, options.limits)
-            fut = client.submit(grade_remote, task, files, src, rel, options,
-                                key=_key(task), pure=False, retries=RETRIES)
-            futures[fut] = task
-            return fut
+        try:
+            client = Client(self.address, timeout="30s", set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise GraderError(f"could not reach the Dask scheduler at {self.address}: {e}") from e
+        try:
+            threads = sum(client.nthreads().values()) or 1
+            # each kind of notebook (source, release) travels to the cluster once, not per task
+            kinds = {}
+            for job in jobs:
+                kinds.setdefault((job.task.assignment, job.task.notebook), job)
+            shared = {k: client.scatter([j.source, j.release], hash=False) for k, j in sorted(kinds.items())}
+            todo = iter(jobs)
+            futures = {}
 
-        first = [f for _ in range(max(2, IN_FLIGHT_PER_THREAD * threads)) if (f := submit_next()) is not None]
-        queue = as_completed(first, loop=client.loop)
-        for fut in queue:
-            task = futures.pop(fut)
-            source = sources[task.assignment, task.notebook]
-            feedback = None
-            try:
-                res, feedback = fut.result()
-            except KilledWorker:
-                res = crash_result(task, source, "the cluster's workers died again and again grading this notebook")
-            except FutureCancelledError as e:
-                raise GraderError(f"the cluster cancelled the grading of {task.student}/{task.assignment}: {e}") from e
-            except Exception as e:  # a bug of ours must not stop the class
-                res = crash_result(task, source, f"internal grader error: {type(e).__name__}: {e}")
-            fut.release()
-            record(res, feedback, more=queue.has_ready())
-            bar.update(1)
-            if (nxt := submit_next()) is not None:
-                queue.add(nxt)
-    finally:
-        bar.close()
-        client.close()
+            def submit_next():
+                job = next(todo, None)
+                if job is None:
+                    return None
+                src, rel = shared[job.task.assignment, job.task.notebook]
+                # read here, as the local pool's workers read: the cluster never sees SUBMITTED
+                files = job.files
+                if files is None and job.task.path is not None:
+                    files = read_task(job.task, options.limits)
+                fut = client.submit(grade_remote, job.task, files, src, rel, options,
+                                    key=_key(job.task), pure=False, retries=RETRIES)
+                futures[fut] = job
+                return fut
+
+            first = [f for _ in range(max(2, IN_FLIGHT_PER_THREAD * threads)) if (f := submit_next()) is not None]
+            queue = as_completed(first, loop=client.loop)
+            for fut in queue:
+                job = futures.pop(fut)
+                try:
+                    outcome = fut.result()
+                except KilledWorker:
+                    outcome = WorkerLost("the cluster's workers died again and again grading this notebook")
+                except FutureCancelledError as e:
+                    raise GraderError(f"the cluster cancelled the grading of {job.task.student}/"
+                                      f"{job.task.assignment}: {e}") from e
+                except Exception as e:  # a bug of ours must not stop the class
+                    outcome = e
+                fut.release()
+                yield job, outcome, queue.has_ready()
+                if (nxt := submit_next()) is not None:
+                    queue.add(nxt)
+        finally:
+            client.close()

@@ -27,7 +27,10 @@ CELL_TIMEOUT = 60  # seconds per cell
 MEMORY_LIMIT = sandbox.Limits.memory  # bytes of address space for the kernel
 DISK_LIMIT = sandbox.Limits.workdir_size  # bytes the kernel may write in its working folder, in all
 OUTPUT_LIMIT = 100_000  # characters of output kept per cell
-MAX_RESTARTS = 3  # kernel restarts per notebook before the rest is given up
+
+
+class KernelStartError(RuntimeError):
+    """A kernel could not be started: the grader's environment is at fault, not the submission."""
 
 
 @dataclass
@@ -102,9 +105,14 @@ class _Kernel:
     def start(self):
         # sandboxed (bubblewrap, own uid, limits, no network) unless unavailable: see sandbox.py
         self.client.km = sandbox.kernel_manager(self.cwd, self.limits)
-        # the kernel's own log lines (transport warnings, crashes) are not for the student
-        self.client.start_new_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.client.start_new_kernel_client()
+        try:
+            # the kernel's own log lines (transport warnings, crashes) are not for the student
+            self.client.start_new_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.client.start_new_kernel_client()
+        except Exception as e:  # a kernel that cannot start is the grader's failure
+            with contextlib.suppress(Exception):
+                self.client._cleanup_kernel()
+            raise KernelStartError(f"{type(e).__name__}: {e}") from e
         self.client.reset_execution_trackers()
         self.running = True
 
@@ -133,50 +141,53 @@ class _Kernel:
         return CellOutcome("ok", elapsed)
 
 
+#: Errors after which the kernel's state is not to be trusted: the memory a hog took may
+#: still be held (by the traceback's frames, or a global), and the next question would fail
+#: for it. The kernel is restarted and the good cells replayed before the next cell.
+SPOILING_ERRORS = ("MemoryError",)
+
+
 def execute(
     nb: NotebookNode,
     cwd: Path,
     *,
     replayable=lambda cell: True,
     skip=lambda index, outcomes: False,
-    retry=lambda cell: False,
     timeout: int = CELL_TIMEOUT,
     limits: sandbox.Limits | None = None,
     output_limit: int = OUTPUT_LIMIT,
-    max_restarts: int = MAX_RESTARTS,
     keep_whole: str = "",
 ) -> dict[int, CellOutcome]:
     """Execute the code cells of nb in order, in place; returns each code cell's outcome.
 
-    replayable(cell) tells which cells that ran fine may be run again to rebuild the
-    state after a restart (tests should not be: they are slow and change nothing).
+    Every cell runs in a clean state: after a cell that timed out, killed the kernel or ran
+    out of memory, the kernel is restarted and the cells that had run fine are replayed
+    (those `replayable` says may be: answers and setup, not tests), so what one question
+    did never costs another, and grading the same notebook twice gives the same outcomes.
+    If the state cannot be rebuilt (a replayed cell now hangs or kills the kernel), the
+    remaining cells are "skipped".
+
+    replayable(cell) tells which cells that ran fine may be run again after a restart.
     skip(index, outcomes so far) tells which cells not to run at all (outcome "skipped").
-    retry(cell) tells which cells get a second run in a fresh kernel (restart and replay)
-    when they end in an error or a crash: the grader's own cells, whose failure says the
-    state was spoiled (an earlier cell's memory bomb still holding the memory), not that
-    an answer is wrong.
     limits: the kernel's resource limits (memory, what it may write, ...; see `sandbox.Limits`).
     keep_whole: a MIME type whose outputs are the grader's (answers of a harness): never cut.
+
+    Raises KernelStartError when a kernel cannot be started at all: that is the grader's
+    failure (its environment, its sandbox), never a student's.
     """
     outcomes: dict[int, CellOutcome] = {}
     kernel = _Kernel(nb, cwd, timeout, limits or sandbox.Limits(memory=MEMORY_LIMIT), output_limit, keep_whole)
     good: list[int] = []  # cells to replay after a restart
-    restarts = 0
 
-    def restart() -> bool:
-        """A fresh kernel with the good cells replayed; False if none (too many, or a replay broke)."""
-        nonlocal restarts
+    def restart() -> None:
+        """A fresh kernel with the good cells replayed; stopped if the state cannot be rebuilt."""
         kernel.stop()
-        restarts += 1
-        if restarts > max_restarts:
-            return False
         kernel.start()
         for j in good:
             replay = kernel.run(copy.deepcopy(nb.cells[j]), j)
             if replay.status in ("timeout", "crashed"):
                 kernel.stop()  # the state cannot be rebuilt: give up on the rest
-                return False
-        return True
+                return
 
     try:
         kernel.start()
@@ -187,13 +198,10 @@ def execute(
                 outcomes[i] = CellOutcome("skipped")
                 continue
             outcome = outcomes[i] = kernel.run(cell, i)
-            if outcome.status in ("error", "crashed") and retry(cell) and restarts < max_restarts and restart():
-                outcome = outcomes[i] = kernel.run(cell, i)
-            if outcome.status in ("ok", "error"):
-                if outcome.status == "ok" and replayable(cell):
-                    good.append(i)
-                continue
-            restart()
+            if outcome.status == "ok" and replayable(cell):
+                good.append(i)
+            elif outcome.status in ("timeout", "crashed") or outcome.ename in SPOILING_ERRORS:
+                restart()
     finally:
         kernel.stop()
     return outcomes

@@ -4,10 +4,8 @@ nbgrader's own feedback shows hidden tests (its issues #917, #1363); here the hi
 of every test cell is cut out, and a failing test shows only its error message, never a
 traceback (which would quote the hidden lines).
 
-HTML from the notebook (markdown cells, HTML outputs of a student's code) is sanitized,
-as outputs are untrusted, with an allow-list of our own: nbconvert's (its
-``sanitize_html``) has no headings and no paragraphs, so every markdown cell would reach
-the student as its tags in plain text (jupyter/nbconvert#2016).
+The page is rendered by `autograder.render`: markdown with its formulas as MathML, code,
+outputs, all through one sanitizer (outputs and added cells are untrusted).
 """
 
 from __future__ import annotations
@@ -17,11 +15,9 @@ import html
 import re
 from pathlib import Path
 
-import bleach
 import nbformat
-from bleach.css_sanitizer import CSSSanitizer
-from nbconvert import HTMLExporter
 
+from autograder import render
 from autograder.grading import NotebookResult
 from autograder.outputs import atomic_write
 from autograder.restore import is_test
@@ -35,41 +31,7 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 table.scores { border-collapse: collapse; margin-bottom: 2rem; }
 table.scores td, table.scores th { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }
 .ok { color: #1a7f37; } .bad { color: #cf222e; }
-div.input_area pre, div.output_area pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; }
-div.cell { margin: 1rem 0; }
 """
-
-
-_TAGS = [
-    *bleach.ALLOWED_TAGS, "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "div", "span",
-    "pre", "code", "kbd", "samp", "var", "sub", "sup", "small", "u", "s", "del", "ins", "mark",
-    "dl", "dt", "dd", "details", "summary", "table", "caption", "thead", "tbody", "tfoot", "tr",
-    "th", "td", "img",
-]
-
-
-def _allowed_attribute(tag: str, name: str, value: str) -> bool:
-    """Attributes kept by the sanitizer: no event handlers, no scripts by any URL."""
-    if name in ("class", "id", "title", "style"):
-        return True
-    if tag == "a" and name == "href":
-        return not value.lower().startswith("data:")  # bleach itself keeps only http(s), mailto, data
-    if tag == "img":
-        # an embedded raster image only: an svg can carry script, a remote one leaks the reader
-        return name in ("alt", "width", "height") or (
-            name == "src" and value.startswith(("data:image/png", "data:image/jpeg", "data:image/gif")))
-    return tag in ("th", "td") and name in ("colspan", "rowspan", "align")
-
-
-_CSS_SANITIZER = CSSSanitizer(allowed_css_properties=[
-    "color", "background-color", "font-weight", "font-style", "text-align", "text-decoration"])
-
-
-def clean_html(element) -> str:
-    """The sanitizer for every HTML fragment of the page (nbconvert's ``clean_html`` filter)."""
-    element = element.decode() if isinstance(element, bytes) else str(element)
-    return bleach.clean(element, tags=_TAGS, attributes=_allowed_attribute,
-                        protocols=["http", "https", "mailto", "data"], css_sanitizer=_CSS_SANITIZER)
 
 
 def for_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -117,11 +79,10 @@ def write_feedback(out: Path, res: NotebookResult) -> Path:
         graded = nbformat.from_dict(res.graded)
         auto = out / "autograded" / t.student / t.assignment / f"{t.notebook}.ipynb"
         atomic_write(auto, nbformat.writes(graded))
-        exporter = HTMLExporter(template_name="basic", sanitize_html=True, filters={"clean_html": clean_html})
-        body, _ = exporter.from_notebook_node(for_student(graded))
+        body = render.notebook(for_student(graded))
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(t.notebook)} feedback</title>"
-        f"<style>{_CSS}</style></head><body>{_scores_table(res)}{body}</body></html>"
+        f"<style>{_CSS}{render.CSS}</style></head><body>{_scores_table(res)}{body}</body></html>"
     )
     atomic_write(path, page)
     return path

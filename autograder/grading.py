@@ -18,10 +18,14 @@ from pathlib import Path
 import nbformat
 
 from autograder import sandbox, sealed, submission
-from autograder.execute import CELL_TIMEOUT, DISK_LIMIT, MEMORY_LIMIT, execute
+from autograder.execute import CELL_TIMEOUT, DISK_LIMIT, MEMORY_LIMIT, KernelStartError, execute
 from autograder.restore import GENERAL, grade_id, is_test, restore
 
-STATUSES = ("ok", "failed", "error", "timeout", "crashed", "missing", "invalid")
+STATUSES = ("ok", "failed", "error", "timeout", "crashed", "missing", "invalid", "grader-error")
+#: The grader's own failure (a kernel that never starts, an exception in the grader): not a
+#: grade. Such a result is never written to the gradebook or marked done; the next run
+#: grades it again, and this one exits 3.
+GRADER_ERROR = "grader-error"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,11 @@ class NotebookResult:
     seconds: float = 0.0
     #: entries of the submission's folder that were not copied (links, special files, limits)
     left_out: list[str] = field(default_factory=list)
+
+    @property
+    def grader_error(self) -> bool:
+        """Did the grader fail on this notebook (a result that is not a grade)?"""
+        return any(r.status == GRADER_ERROR for r in self.rows)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -78,6 +87,11 @@ def questions(source: nbformat.NotebookNode) -> list[tuple[str, float]]:
         for c in source.cells
         if is_test(c) and grade_id(c)
     ]
+
+
+def grader_error(task: Task, source, why: str, seconds: float = 0.0) -> NotebookResult:
+    """A result that says the grader failed on this notebook (every question `grader-error`)."""
+    return NotebookResult(task, _all_rows(task, nbformat.from_dict(source), GRADER_ERROR, why), seconds=seconds)
 
 
 def _all_rows(task, source, status, message):
@@ -172,7 +186,7 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
     """
     start = time.monotonic()
     source_nb = nbformat.from_dict(source)
-    if task.path is None:
+    if task.path is None and files is None:
         rows = _all_rows(task, source_nb, "missing", f"{task.notebook}.ipynb was not submitted")
         return NotebookResult(task, rows, seconds=time.monotonic() - start)
     sub = files if files is not None else read_task(task, options.limits)
@@ -202,12 +216,15 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
             done = outcomes.get(test_cell.get(q))
             return q is not None and done is not None and done.status in ("timeout", "crashed")
 
-        outcomes = execute(
-            nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c),
-            skip=hopeless, retry=sealed.is_harness, timeout=options.timeout,
-            limits=sandbox.Limits(memory=options.memory_limit, workdir_size=options.disk_limit),
-            keep_whole=sealed.MIME,
-        )
+        try:
+            outcomes = execute(
+                nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c),
+                skip=hopeless, timeout=options.timeout,
+                limits=sandbox.Limits(memory=options.memory_limit, workdir_size=options.disk_limit),
+                keep_whole=sealed.MIME,
+            )
+        except KernelStartError as e:
+            return grader_error(task, source_nb, f"the grader could not start a kernel: {e}", time.monotonic() - start)
         verdicts = sealed.judge(plan, sealed.records(nb.cells[graded_cells:])) if plan else {}
     del nb.cells[graded_cells:]  # the harness is the grader's, not part of the feedback
 

@@ -17,11 +17,12 @@ body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; 
 table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
 td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; }
 td.num { text-align: right; } .warn { color: #9a6700; }
+.banner { background: #cf222e; color: #fff; padding: .8rem 1rem; border-radius: 6px; margin: 1rem 0; }
 img { max-width: 100%; height: auto; }
 """
 _STATUS_COLORS = {
     "ok": "#2da44e", "failed": "#cf222e", "error": "#fb8500", "timeout": "#8250df",
-    "crashed": "#6e7781", "missing": "#d0d7de", "invalid": "#1b1f24",
+    "crashed": "#6e7781", "missing": "#d0d7de", "invalid": "#1b1f24", "grader-error": "#ff00aa",
 }
 
 
@@ -162,9 +163,19 @@ def write_report(out: Path, result) -> Path:
     slow_rows = [[res.task.student, res.task.assignment, res.task.notebook, round(res.seconds, 2), res.worker]
                  for res in slow]
 
+    failed = [[res.task.student, res.task.assignment, res.task.notebook, res.rows[0].message]
+              for res in results if res.grader_error]
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Grading report</title><style>{_CSS}</style></head><body>",
         "<h1>Grading report</h1>",
+    ]
+    if failed:
+        parts.append(
+            f"<div class='banner'><b>Grader error on {len(failed)} notebook(s).</b> The grader itself failed "
+            "there, not the students: those notebooks have no grade, nothing was saved for them, and the "
+            "next run of the same command grades them again.</div>"
+            + _table(["student", "assignment", "notebook", "what failed"], failed))
+    parts += [
         f"<p>{len(students)} students, {len(results)} notebooks, {len(rows)} graded questions. "
         f"Grades: <code>grades.csv</code>; feedback: <code>feedback/&lt;student&gt;/</code> "
         f"(a student's scores below link to their pages).</p>",

@@ -93,6 +93,11 @@ def _support_dir() -> Path:
     return root
 
 
+def support_lib() -> Path:
+    """The folder holding the copy of `course` that kernels import (on their PYTHONPATH)."""
+    return _support_dir() / "lib"
+
+
 def _python_roots(env: kernel_env.KernelEnv) -> list[str]:
     """The folders of the kernels' Python the sandbox shows (its venv, its base installation)."""
     roots = []
@@ -308,7 +313,7 @@ def kernel_manager(workdir: Path, limits: Limits = Limits()) -> AsyncKernelManag
     if status()[0]:
         km, variables = SandboxedKernelManager(workdir=workdir, limits=limits), {}
     else:  # the sandbox's copy of `course` then comes from this folder
-        km, variables = AsyncKernelManager(), {"PYTHONPATH": str(_support_dir() / "lib")}
+        km, variables = AsyncKernelManager(), {"PYTHONPATH": str(support_lib())}
     km._kernel_spec = KernelSpec(argv=env.argv(), env=variables, display_name="Python 3 (grading)",
                                  language="python")
     return km

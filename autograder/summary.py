@@ -35,5 +35,13 @@ def print_summary(result) -> None:
         print(f"graded on {len(by_worker)} worker(s); per-notebook seconds in grades.csv and the report")
     if getattr(result, "sandbox", ""):
         print(f"sandbox: {result.sandbox}")
+    if getattr(result, "preflight_seconds", 0):
+        print(f"preflight: the answer keys earned full marks here ({result.preflight_seconds:.1f} s)")
+    failed = getattr(result, "grader_errors", [])
+    if failed:
+        print(f"\nGRADER ERROR on {len(failed)} notebook(s): the grader itself failed there (not the "
+              "students); they have no grade and were not saved. Run the same command again to grade them:")
+        for res in failed[:10]:
+            print(f"  {res.task.student}/{res.task.assignment}/{res.task.notebook}: {res.rows[0].message}")
     out = result.out
     print(f"\ngrades:   {out / 'grades.csv'}\nfeedback: {out / 'feedback'}/<student>/\nreport:   {out / 'report.html'}")

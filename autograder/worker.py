@@ -7,10 +7,14 @@ whole cluster's throughput. The parent then only writes the returned bytes.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 from autograder.grading import NotebookResult, Task, grade_notebook
+
+#: Tests only: comma-separated student ids whose grading fails as a bug of the grader would.
+FAULT_VAR = "AUTOGRADER_INJECT_FAULT"
 
 
 def render_feedback(res: NotebookResult) -> dict[str, bytes]:
@@ -28,6 +32,8 @@ def grade_and_render(task: Task, source: dict, release: dict, options, files=Non
 
     files: the submission as read by the parent (`grading.read_task`), or None to read it here.
     """
+    if task.student in os.environ.get(FAULT_VAR, "").split(","):
+        raise RuntimeError(f"a fault injected by {FAULT_VAR} (tests only)")
     res = grade_notebook(task, source, release, options, files=files)
     files = render_feedback(res)
     res.graded = None  # it is in the files; no need to send it back twice

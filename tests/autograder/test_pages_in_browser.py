@@ -224,7 +224,7 @@ def test_feedback_markdown_is_rendered_not_shown_as_tags(tiny_class, context):
         text = tab.text()
         assert "Tiny" in text
         assert "<h1" not in text and "</h1>" not in text, text[:400]
-        headings = tab.page.locator(".text_cell_render h1").all_inner_texts()
+        headings = tab.page.locator(".markdown h1").all_inner_texts()
         assert [h.replace("¶", "").strip() for h in headings] == ["Tiny"]
     finally:
         tab.page.close()

@@ -1,0 +1,114 @@
+"""Where notebooks are graded: a local process pool, or a Dask cluster (`autograder.cluster`).
+
+Both take `Job`s and hand each finished result to a callback, in this process, as results
+arrive. What they share lives here once: the progress bar, and turning a failure of the
+grader's own machinery (a worker process that died, an exception in our code) into a
+`grader-error` result for that notebook, which is never a student's zero.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+from tqdm import tqdm
+
+from autograder.grading import NotebookResult, Options, Task, grader_error
+from autograder.submission import Submission
+from autograder.worker import grade_and_render
+
+#: on_result(result, feedback files or None, more): more says other results are ready too
+OnResult = Callable[[NotebookResult, dict | None, bool], None]
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: jobs are told apart by identity (hashable)
+class Job:
+    """One notebook to grade: the task, what it is graded against, and (optionally) its files.
+
+    files: the submission already read (the answer key in a preflight, a Dask task); None:
+    the worker reads task.path itself.
+    """
+
+    task: Task
+    source: dict
+    release: dict
+    files: Submission | None = None
+
+
+class Executor:
+    """Grades jobs somewhere; subclasses say where (`where`) and how (`_completed`)."""
+
+    where = ""
+
+    def run(self, jobs: list[Job], options: Options, on_result: OnResult, *, progress: bool = True,
+            desc: str = "grading") -> None:
+        """Grade every job; call on_result here for each, as they finish (any order)."""
+        bar = tqdm(total=len(jobs), desc=desc, unit="nb", disable=not progress or not jobs, file=sys.stderr)
+        try:
+            for job, outcome, more in self._completed(jobs, options):
+                if isinstance(outcome, BaseException):
+                    res, feedback = grader_error(job.task, job.source, _why(outcome)), None
+                else:
+                    res, feedback = outcome
+                on_result(res, feedback, more)
+                bar.update(1)
+        finally:
+            bar.close()
+
+    def _completed(self, jobs: list[Job], options: Options) -> Iterator[tuple[Job, object, bool]]:
+        """Yield (job, (result, feedback) or the exception that stopped it, more ready) per job."""
+        raise NotImplementedError
+
+
+class WorkerLost(RuntimeError):
+    """The process grading a notebook died, again and again (the message says where)."""
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, WorkerLost):
+        return str(error)
+    return f"internal grader error: {type(error).__name__}: {error}"
+
+
+class LocalPool(Executor):
+    """A pool of worker processes on this machine; a worker lost mid-task gets its task again once."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+        self.where = f"local pool of {self.workers} processes"
+
+    def _completed(self, jobs, options):
+        pending, attempts = list(jobs), dict.fromkeys(jobs, 0)
+        while pending:
+            retry = []
+            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+            try:
+                futures = {pool.submit(grade_and_render, j.task, j.source, j.release, options, j.files): j
+                           for j in pending}
+                finished = deque()  # futures done so far: the pool's thread appends, atomically
+                for fut in futures:
+                    fut.add_done_callback(finished.append)
+                for taken, fut in enumerate(as_completed(futures), start=1):
+                    job = futures[fut]
+                    try:
+                        outcome = fut.result()
+                    except BrokenProcessPool:
+                        attempts[job] += 1
+                        if attempts[job] < 2:
+                            retry.append(job)
+                            continue
+                        outcome = WorkerLost("the grader's worker process died twice on this notebook")
+                    except Exception as e:  # a bug of ours must not stop the class
+                        outcome = e
+                    yield job, outcome, len(finished) > taken
+            except BaseException:  # Ctrl-C: stop now; finished results are already recorded
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
+            pending = retry
