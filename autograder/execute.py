@@ -95,7 +95,10 @@ class _Kernel:
             allow_errors=True,
             record_timing=False,
             shutdown_kernel="immediate",
-            extra_arguments=[f"--InteractiveShellApp.exec_lines={_limits_line(limits.memory)}"],
+            extra_arguments=[f"--InteractiveShellApp.exec_lines={_limits_line(limits.memory)}",
+                             # a one-line traceback: formatting a deep one (a RecursionError's
+                             # thousand frames) can take longer than the cell's timeout
+                             "--InteractiveShell.xmode=Minimal"],
             resources={"metadata": {"path": str(cwd)}},
         )
         self.cwd = cwd
