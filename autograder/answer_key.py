@@ -1,7 +1,8 @@
 """Build the executed solution notebooks, ``solutions/<assignment>/<notebook>.ipynb``.
 
 They are the source notebooks (answers and hidden tests included) run top to bottom,
-with their outputs kept, so that nbval can check in CI that they still reproduce.
+with their outputs kept, so that nbval can check in CI that they still reproduce. The
+sources' generated cells (checks, solution cells) are brought in step first.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from autograder.paths import solution_path, source_notebooks
+from autograder.sync import sync
 
 #: Longest a solution notebook may take to run, in seconds (budget: under 60 s).
 TIMEOUT = 120
@@ -31,9 +33,12 @@ def execute(source: Path, timeout: int = TIMEOUT) -> nbformat.NotebookNode:
 
 
 def build(sources: list[Path] | None = None) -> list[Path]:
-    """Execute each source notebook and write its answer key; returns the written paths."""
+    """Bring each source notebook in step with the declarations and the answer key
+    (`autograder.sync`), execute it and write its answer key; returns the written paths."""
     written = []
     for source in sources or source_notebooks():
+        if sync(source):
+            written.append(source)
         out = solution_path(source)
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(execute(source), out)

@@ -162,20 +162,26 @@ def _trouble(outcome) -> str:
     return f"raised {outcome.ename}: {detail[0][:200]}" if detail else f"raised {outcome.ename}"
 
 
-def _with_verdict(status: str, message: str, verdict) -> tuple[str, str, str]:
-    """Combine the notebook's own test with the sealed verdict: the sealed one counts."""
+def _with_verdict(status: str, message: str, points: float, verdict) -> tuple[str, float, str, str]:
+    """(status, score, message, flags): the notebook's own test and the sealed verdict combined.
+
+    The sealed verdict counts, part by part; the notebook's own test (its message is the
+    most telling for the student) only decides the status when both agree something is wrong.
+    """
     if verdict is None:
-        return status, message, ""
+        return status, points if status == "ok" else 0.0, message, ""
     flags = list(verdict.flags)
     if verdict.ok and status != "ok":
         flags.append("sealed-disagrees")
-        return "ok", f"passed the sealed check, though the notebook's own test said: {message}", ",".join(flags)
+        return ("ok", verdict.score, f"passed the sealed check, though the notebook's own test said: {message}",
+                ",".join(flags))
     if not verdict.ok and status == "ok":
         flags.append("sealed-disagrees")
-        return "failed", f"{verdict.message} (the notebook's own test passed: it was fooled, or is weaker)", ",".join(flags)
-    if not verdict.ok and flags:
-        return "failed", verdict.message, ",".join(flags)
-    return status, message, ",".join(flags)
+        return ("failed", verdict.score,
+                f"{verdict.message} (the notebook's own test passed: it was fooled, or is weaker)", ",".join(flags))
+    if not verdict.ok and (flags or verdict.score > 0):
+        return "failed", verdict.score, verdict.message, ",".join(flags)
+    return status, verdict.score, message, ",".join(flags)
 
 
 def grade_notebook(task: Task, source: dict, release: dict, options: Options = Options(),
@@ -247,7 +253,6 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
             notes.insert(0, task.note)
         if notes:
             message = message + " (" + "; ".join(notes) + ")"
-        status, message, flags = _with_verdict(status, message, verdicts.get(gid))
-        score = points if status == "ok" else 0.0
+        status, score, message, flags = _with_verdict(status, message, points, verdicts.get(gid))
         rows.append(Row(task.student, task.assignment, task.notebook, gid, score, points, status, message, flags))
     return NotebookResult(task, rows, graded=dict(nb), seconds=time.monotonic() - start, left_out=sub.left_out)

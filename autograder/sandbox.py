@@ -36,7 +36,7 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
-from autograder import kernel_env
+from autograder import harness, kernel_env
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def sandbox_uid() -> int:
 
 @functools.cache
 def _support_dir() -> Path:
-    """A per-process folder with the course package and the sandbox's passwd/group files."""
+    """A per-process folder with the course package, the harness and the sandbox's passwd/group files."""
     import course
 
     root = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
@@ -79,6 +79,8 @@ def _support_dir() -> Path:
     os.chmod(root, 0o755)
     shutil.copytree(Path(course.__file__).parent, root / "lib" / "course",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # the sealed checks' kernel side, importable beside course (see autograder.sealed)
+    shutil.copy(Path(harness.__file__), root / "lib" / f"{harness.MODULE}.py")
     uid = sandbox_uid()
     etc = root / "etc"
     etc.mkdir()

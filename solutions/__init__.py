@@ -24,6 +24,28 @@ from solutions.losses import (
     svm_loss_backward,
 )
 
+
+def reference(name: str):
+    """The reference answer to the exercise function (or class) `name`, from any topic module."""
+    from solutions import autodiff, circuits, layers, losses, two_layer_net
+
+    for module in (layers, losses, circuits, two_layer_net, autodiff):
+        found = getattr(module, name, None)
+        if found is not None and not isinstance(found, type(autodiff)):
+            return found
+    raise KeyError(f"the answer key has no reference for {name!r}")
+
+
+def namespace() -> dict:
+    """What the reference answers run with: every name of the answer key's topic modules."""
+    from solutions import autodiff, circuits, layers, losses, two_layer_net
+
+    found = {}
+    for module in (layers, losses, circuits, two_layer_net, autodiff):
+        found |= {k: v for k, v in vars(module).items() if not k.startswith("_")}
+    return found
+
+
 __all__ = [
     "absolute_error_backward",
     "affine_backward",
@@ -32,6 +54,8 @@ __all__ = [
     "binary_cross_entropy_with_logits_backward",
     "binary_hinge_backward",
     "leaky_relu_backward",
+    "namespace",
+    "reference",
     "relu_backward",
     "sigmoid_backward",
     "softmax_loss",

@@ -1,8 +1,9 @@
 """Reference answers of notebook 05 (automatic differentiation): the ops and the module.
 
-Each class is, character for character, the notebook's solution cell without its
-``### BEGIN SOLUTION`` / ``### END SOLUTION`` lines; the two functions at the end are
-the notebook's locked cells that build the loss from these ops. Tests check both copies.
+Each class is the notebook's solution cell, which is generated from it (`autograder.sync`):
+nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` comments mark what students write.
+The two functions at the end are the notebook's locked cells that build the loss from
+these ops.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ class Plus(Op):
     @staticmethod
     def backward(context, goutput):
         """goutput: shaped like a and b. Returns (ga, gb)."""
+        ### BEGIN SOLUTION
         # each output entry moves one for one with the matching entry of a, and of b
         return goutput, goutput
+        ### END SOLUTION
 
 
 class Multiply(Op):
@@ -54,9 +57,11 @@ class Multiply(Op):
     @staticmethod
     def backward(context, goutput):
         """goutput: shaped like a and b. Returns (ga, gb)."""
+        ### BEGIN SOLUTION
         a, b = context["a"], context["b"]
         # d(a * b)/da = b and d(a * b)/db = a: each factor's gradient is the other factor
         return goutput * b, goutput * a
+        ### END SOLUTION
 
 
 class MatMul(Op):
@@ -70,8 +75,10 @@ class MatMul(Op):
     @staticmethod
     def backward(context, goutput):
         """goutput: (N, M). Returns ga (N, D), gb (D, M)."""
+        ### BEGIN SOLUTION
         a, b = context["a"], context["b"]
         return goutput @ b.T, a.T @ goutput
+        ### END SOLUTION
 
 
 class Sigmoid(Op):
@@ -86,8 +93,10 @@ class Sigmoid(Op):
     @staticmethod
     def backward(context, goutput):
         """goutput: shaped like x. Returns gx."""
+        ### BEGIN SOLUTION
         sigx = context["sigx"]
         return goutput * sigx * (1 - sigx)
+        ### END SOLUTION
 
 
 class RowSum(Op):
@@ -101,9 +110,11 @@ class RowSum(Op):
     @staticmethod
     def backward(context, goutput):
         """goutput: (N,). Returns gx (N, M)."""
+        ### BEGIN SOLUTION
         m = context["m"]
         # every entry of row n moved y[n] one for one: copy its gradient along the row
         return np.repeat(goutput[:, None], m, axis=1)
+        ### END SOLUTION
 
 
 class Expand(Op):
@@ -116,8 +127,10 @@ class Expand(Op):
     @staticmethod
     def backward(context, goutput):
         """goutput: (N, M). Returns gx (M,)."""
+        ### BEGIN SOLUTION
         # x feeds every row: a fork, so the gradients of all rows add up
         return goutput.sum(axis=0)
+        ### END SOLUTION
 
 
 class Linear:
@@ -133,8 +146,10 @@ class Linear:
 
     def __call__(self, x):
         """x: a TensorNode (N, D). Returns a TensorNode (N, M)."""
+        ### BEGIN SOLUTION
         n = x.shape[0]
         return Plus.apply(MatMul.apply(x, self.w), Expand.apply(self.b, size=n))
+        ### END SOLUTION
 
 
 def softmax_cross_entropy(scores, y):

@@ -16,10 +16,12 @@ def max_gradient(x, y):
 
     Returns (dx, dy), numbers: df/dx and df/dy. At a tie (x == y) send the gradient to x.
     """
+    ### BEGIN SOLUTION
     # max routes: the larger input gets all of the gradient, the other gets none
     dx = 1.0 if x >= y else 0.0
     dy = 1.0 - dx
     return dx, dy
+    ### END SOLUTION
 
 
 def compound_backward(x, y, z):
@@ -27,6 +29,7 @@ def compound_backward(x, y, z):
 
     Returns (dx, dy, dz), numbers: df/dx, df/dy, df/dz.
     """
+    ### BEGIN SOLUTION
     # forward pass, keeping the intermediate value q
     q = x + y
     # f = q * z: each factor's gradient is the other factor (times df/df = 1)
@@ -36,6 +39,7 @@ def compound_backward(x, y, z):
     dx = 1.0 * dq
     dy = 1.0 * dq
     return dx, dy, dz
+    ### END SOLUTION
 
 
 def neuron_backward(w, x):
@@ -44,6 +48,7 @@ def neuron_backward(w, x):
     w: 3 numbers (two weights and a bias), x: 2 numbers (the inputs).
     Returns (dw, dx): a list of 3 numbers df/dw[i] and a list of 2 numbers df/dx[i].
     """
+    ### BEGIN SOLUTION
     dot = w[0] * x[0] + w[1] * x[1] + w[2]
     f = 1.0 / (1.0 + math.exp(-dot))
     # the sigmoid's local gradient needs only its output: sigma' = (1 - sigma) sigma
@@ -52,6 +57,7 @@ def neuron_backward(w, x):
     dw = [x[0] * ddot, x[1] * ddot, 1.0 * ddot]
     dx = [w[0] * ddot, w[1] * ddot]
     return dw, dx
+    ### END SOLUTION
 
 
 def staged_backward(x, y):
@@ -59,6 +65,7 @@ def staged_backward(x, y):
 
     Returns (dx, dy), numbers: df/dx and df/dy.
     """
+    ### BEGIN SOLUTION
     # forward pass in stages, each simple enough to know its local gradient
     sigy = 1.0 / (1 + math.exp(-y))
     num = x + sigy
@@ -82,6 +89,7 @@ def staged_backward(x, y):
     dsigy = 1.0 * dnum
     dy += ((1 - sigy) * sigy) * dsigy  # sigy = sigmoid(y)
     return dx, dy
+    ### END SOLUTION
 
 
 def patterns_backward(x, y, z, w):
@@ -89,6 +97,7 @@ def patterns_backward(x, y, z, w):
 
     Returns (dx, dy, dz, dw), numbers. At a tie (z == w) send the max's gradient to z.
     """
+    ### BEGIN SOLUTION
     # forward: xy = x y, m = max(z, w), s = xy + m, f = 2 s; only the inputs are needed
     ds = 2.0  # f = 2 s
     # add distributes: both terms receive ds unchanged
@@ -101,3 +110,4 @@ def patterns_backward(x, y, z, w):
     dx = y * dxy
     dy = x * dxy
     return dx, dy, dz, dw
+    ### END SOLUTION

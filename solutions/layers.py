@@ -17,6 +17,7 @@ def affine_backward(dout, cache):
     with D = d1 * ... * dk.
     Returns (dx, dw, db), shaped like x, w and b.
     """
+    ### BEGIN SOLUTION
     x, w, _ = cache
     x2 = x.reshape(x.shape[0], -1)
     # out = x2 @ w + b: each factor's gradient is the upstream gradient times the other factor.
@@ -24,6 +25,7 @@ def affine_backward(dout, cache):
     dw = x2.T @ dout
     db = dout.sum(axis=0)  # b was broadcast over the batch, so its gradients add up
     return dx, dw, db
+    ### END SOLUTION
 
 
 def affine_param_backward(dout, cache):
@@ -45,9 +47,11 @@ def relu_backward(dout, cache):
     dout: the upstream gradient, any shape. cache: x as returned by relu_forward, shaped
     like dout. Returns dx, shaped like x.
     """
+    ### BEGIN SOLUTION
     x = cache
     # multiplying by the boolean mask is about 3x faster than np.where(x > 0, dout, 0.0)
     return dout * (x > 0)
+    ### END SOLUTION
 
 
 def sigmoid_backward(dout, cache):
@@ -56,9 +60,11 @@ def sigmoid_backward(dout, cache):
     dout: the upstream gradient, any shape. cache: the sigmoid's *output* s as returned
     by sigmoid_forward (not x), shaped like dout. Returns dx, shaped like x.
     """
+    ### BEGIN SOLUTION
     s = cache
     # sigma'(x) = s (1 - s): the local gradient needs only the output
     return dout * s * (1 - s)
+    ### END SOLUTION
 
 
 def tanh_backward(dout, cache):
@@ -67,8 +73,10 @@ def tanh_backward(dout, cache):
     dout: the upstream gradient, any shape. cache: tanh's *output* t as returned by
     tanh_forward, shaped like dout. Returns dx, shaped like x.
     """
+    ### BEGIN SOLUTION
     t = cache
     return dout * (1 - t * t)
+    ### END SOLUTION
 
 
 def leaky_relu_backward(dout, cache):
@@ -77,5 +85,7 @@ def leaky_relu_backward(dout, cache):
     dout: the upstream gradient, any shape. cache: (x, alpha) as returned by
     leaky_relu_forward, x shaped like dout. Returns dx, shaped like x.
     """
+    ### BEGIN SOLUTION
     x, alpha = cache
     return np.where(x > 0, dout, alpha * dout)
+    ### END SOLUTION

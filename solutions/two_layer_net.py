@@ -23,6 +23,7 @@ def two_layer_net_loss(params, X, y, reg=0.0):
     a float, and a dict with the gradient of the loss under each key of params, shaped
     like that parameter.
     """
+    ### BEGIN SOLUTION
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
     n = X.shape[0]
     # forward pass, stage by stage, keeping every intermediate value for the way back
@@ -46,3 +47,4 @@ def two_layer_net_loss(params, X, y, reg=0.0):
     dW1 += reg * W1
     dW2 += reg * W2
     return float(loss), {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    ### END SOLUTION

@@ -29,18 +29,6 @@ SOFTMAX = [
              dx[np.arange(n), y] -= 1
              return loss, dx / n
          """),
-    _bug("softmax_loss", "log_of_probs",
-         "log of the probabilities: a correct-class probability that underflows to 0 gives inf",
-         """
-         def softmax_loss(x, y):
-             n = x.shape[0]
-             e = np.exp(x - x.max(axis=1, keepdims=True))
-             probs = e / e.sum(axis=1, keepdims=True)
-             loss = -np.log(probs[np.arange(n), y]).sum() / n
-             dx = probs.copy()
-             dx[np.arange(n), y] -= 1
-             return loss, dx / n
-         """),
     _bug("softmax_loss", "grad_not_divided_by_n",
          "the loss is averaged over the batch but dx is not divided by N (N=1 hides it)",
          """

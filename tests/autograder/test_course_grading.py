@@ -1,7 +1,7 @@
 """The course's own assignments graded end to end through the command line.
 
-A perfect class earns full marks, a blank one 0, and every bug of the bank loses its own
-question: never another exercise's. (A question without an answer cell of its own, such
+A perfect class earns full marks, a blank one 0, and every bug of the bank loses (points of)
+its own question: never another exercise's. (A question without an answer cell of its own, such
 as notebook 05's whole-network test, checks several answers at once and may fail too.)
 """
 

@@ -31,17 +31,13 @@ CHEATS = {
     "allclose": "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None",
     "report_always_ok": "import course.gradcheck as _g\n_g.GradReport.ok = property(lambda self: True)",
     "own_checker": (
-        "import course.gradcheck as _g\n"
-        "class _Fine:\n    ok = True\n    def assert_ok(self): return self\n    def summary(self): return 'OK'\n"
-        "    def _repr_html_(self): return 'OK'\n"
-        "check_backward = _g.check_backward = lambda *a, **k: _Fine()"
+        "def check(*args, **kwargs):\n    print('OK: trust me')"
     ),
     "sys_modules": (
-        "import sys, types\n_fake = types.ModuleType('course.gradcheck')\n"
-        "_fake.__dict__.update(sys.modules['course.gradcheck'].__dict__)\n"
-        "_fake.check_backward = lambda *a, **k: type('R', (), {'ok': True, 'assert_ok': lambda s: s, "
-        "'summary': lambda s: 'OK', '_repr_html_': lambda s: 'OK'})()\n"
-        "sys.modules['course.gradcheck'] = _fake\ncheck_backward = _fake.check_backward"
+        "import sys, types\n_fake = types.ModuleType('course.exercises')\n"
+        "_fake.__dict__.update(sys.modules['course.exercises'].__dict__)\n"
+        "_fake.check = lambda *a, **k: None\n"
+        "sys.modules['course.exercises'] = _fake\nfrom course.exercises import check"
     ),
     "builtins": (
         "import builtins\n_real_isinstance = builtins.isinstance\n"

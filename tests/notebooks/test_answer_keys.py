@@ -1,8 +1,10 @@
-"""Are the answer keys in step with their sources, and are solution cells copies of the references?
+"""Are the answer keys in step with their sources, and the sources with the declarations?
 
-One source of truth: a source notebook (assignments/) and the reference functions
-(solutions/*.py) are written by hand; the answer key (solutions/<assignment>/*.ipynb) and
-the solution cells are checked copies. nbval (see pyproject.toml) re-runs the answer keys.
+One source of truth: a source notebook's prose and examples (assignments/), the exercises'
+declarations (course/exercises.py) and the reference answers (solutions/*.py) are written by
+hand; the graded cells, the solution cells (`autograder.sync`) and the answer keys
+(solutions/<assignment>/*.ipynb) are generated from them by `python -m autograder
+solutions`. nbval (see pyproject.toml) re-runs the answer keys.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from notebook_tools import (
 )
 
 from autograder.paths import ASSIGNMENTS, solution_path
-from autograder.restore import strip_solution_markers
+from autograder.sync import synced
 
 REFERENCES = reference_objects()
 #: (source notebook, grade_id) of every solution cell named after a reference function or class
@@ -67,15 +69,26 @@ def test_exercise_cells_are_found():
     )
 
 
+@pytest.mark.parametrize("source", SOURCES, ids=notebook_id)
+def test_generated_cells_are_in_sync(source):
+    """Are the graded cells the declared checks, and the solution cells their references' source?"""
+    nb = read(source)
+    want = synced(nb)
+    stale = [nbgrader_meta(a).get("grade_id") for a, b in zip(nb.cells, want.cells, strict=True)
+             if (a.source, a.metadata) != (b.source, b.metadata)]
+    assert not stale, (f"{notebook_id(source)}: cells {stale} differ from the declarations or references: "
+                       f"run `python -m autograder solutions {source.parent.name}` and commit")
+
+
 @pytest.mark.parametrize(
     ("source", "grade_id"), EXERCISE_CELLS, ids=[f"{notebook_id(s)}:{g}" for s, g in EXERCISE_CELLS]
 )
 def test_solution_cell_is_the_reference(source, grade_id):
-    """Is the solution cell, without nbgrader's markers, the reference's source line for line?"""
+    """Is the solution cell the reference's source line for line (markers included)?"""
     objects = REFERENCES[grade_id]
     assert len(objects) == 1, f"{grade_id} is defined in several solutions modules: {objects}"
     (cell,) = [c for c in read(source).cells if nbgrader_meta(c).get("grade_id") == grade_id]
-    got = rstrip_lines(strip_solution_markers(cell.source))
+    got = rstrip_lines(cell.source)
     want = rstrip_lines(textwrap.dedent(inspect.getsource(objects[0])))
     if got != want:
         diff = "\n".join(difflib.unified_diff(

@@ -1,0 +1,99 @@
+"""The kernel's side of a sealed check: run the student's answer on hidden inputs, report it.
+
+This module runs inside the student's kernel (the sandbox puts a copy beside `course`, as
+``autograder_harness``): a harness cell appended to the notebook calls `run` with the
+notebook's globals. For each hidden input it calls the exercise the way its declaration
+says (`course.exercises.Convention.run`, the very function the grader runs on the
+reference answer) and displays what came back as plain arrays, as a message to the grader
+(`MIME`), never as a file. Any failure is reported as text, never raised.
+
+It imports nothing of the grader: only numpy and `course`. What it reports is data the
+grader judges in its own process; the student's code can change anything here, and gain
+nothing but a wrong answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+
+MIME = "application/vnd.autograder.sealed+json"
+#: The name this module has in the kernel.
+MODULE = "autograder_harness"
+
+
+def _report(tag: str, **record) -> None:
+    from IPython.display import display
+
+    display({MIME: dict(record, tag=tag)}, raw=True)
+
+
+class _Counter:
+    """Counts calls to every forward pass (``*_forward``) of `course` and of the notebook.
+
+    A backward pass that calls forward passes many times is measuring its gradient with
+    finite differences instead of deriving it.
+    """
+
+    def __init__(self, namespace: dict):
+        self.namespace, self.calls = namespace, 0
+
+    def _wrap(self, f):
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return f(*args, **kwargs)
+
+        return counted
+
+    @contextlib.contextmanager
+    def __call__(self):
+        import course.layers
+        import course.losses
+
+        modules = [(m, n, getattr(m, n)) for m in (course.layers, course.losses) for n in dir(m)
+                   if n.endswith("_forward")]
+        notebook = [(n, f) for n, f in list(self.namespace.items()) if n.endswith("_forward") and callable(f)]
+        try:
+            for module, name, f in modules:
+                setattr(module, name, self._wrap(f))
+            for name, f in notebook:
+                self.namespace[name] = self._wrap(f)
+            yield
+        finally:
+            for module, name, f in modules:
+                setattr(module, name, f)
+            for name, f in notebook:
+                self.namespace[name] = f
+
+
+def run(plan: dict, namespace: dict) -> None:
+    """Run one exercise's answer on each hidden input of `plan`, and report every result.
+
+    plan: {"exercise": name, "count": bool, "cases": [{"tag": str, "file": path of an .npz}]}.
+    namespace: the notebook's globals, where the answer (and what it needs) is defined.
+    """
+    import numpy as np
+
+    from course.exercises import exercise
+
+    ex = exercise(plan["exercise"])
+    fn = namespace.get(ex.function)
+    counter = _Counter(namespace)
+    for case in plan["cases"]:
+        try:
+            if fn is None:
+                raise NameError(f"{ex.function} is not defined")
+            inputs = dict(np.load(case["file"], allow_pickle=False))
+            counter.calls = 0
+            result = ex.convention.run(fn, inputs, namespace,
+                                       counter if plan["count"] else contextlib.nullcontext)
+            result = {k: np.asarray(v, dtype=np.float64) for k, v in result.items()}
+            result["__forward_calls__"] = np.asarray(float(counter.calls))
+            # the inputs as the call left them: an answer must not modify dout or its cache
+            result |= {f"__after__.{k}": v for k, v in inputs.items()}
+            buffer = io.BytesIO()
+            np.savez(buffer, **result)
+            _report(case["tag"], npz=base64.b64encode(buffer.getvalue()).decode())
+        except BaseException as e:  # noqa: BLE001 (a KeyboardInterrupt is a timeout: reported too)
+            _report(case["tag"], error=f"{type(e).__name__}: {e}"[:500])
