@@ -1,6 +1,6 @@
 """Command line: ``python -m autograder VERB ...`` (also installed as ``autograder``).
 
-Each verb is a thin wrapper over a function of the package; defaults live there.
+Each verb is a thin wrapper over a function of `autograder.api`; defaults live there.
 Exit code 0 when the grader did its job (whatever the students scored), 2 when it could not
 (nothing graded: bad folders, a failed preflight, a full disk), 3 when it graded the class
 but failed on some notebooks (their rows say `grader-error`; run the same command again),
@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from autograder import api
 from autograder.execute import CELL_TIMEOUT, DISK_LIMIT, MEMORY_LIMIT
 from autograder.nbgrader_glue import GraderError
 from autograder.paths import ASSIGNMENTS
@@ -22,20 +23,17 @@ MIB = 1024**2
 
 
 def _release(args) -> int:
-    from autograder.release import release
-
-    for path in release(Path(args.out), args.assignment or None, source=Path(args.source)):
+    for path in api.release(Path(args.out), args.assignment or None, source=Path(args.source)):
         print(f"wrote {path}")
     return 0
 
 
 def _grade(args) -> int:
-    from autograder.batch import grade_class
     from autograder.grading import Options
     from autograder.summary import print_summary
 
     try:
-        result = grade_class(
+        result = api.grade(
             Path(args.submitted), Path(args.out), workers=args.workers, db_url=args.db,
             options=Options(timeout=args.timeout, memory_limit=args.memory_mb * MIB, disk_limit=args.disk_mb * MIB,
                             limits=Limits(files=args.max_files, largest_file=args.max_file_mb * MIB,
@@ -52,40 +50,24 @@ def _grade(args) -> int:
 
 
 def _solutions(args) -> int:
-    from autograder.answer_key import build
-    from autograder.paths import source_notebooks
-
-    sources = source_notebooks()
-    if args.assignment:
-        sources = [s for s in sources if s.parent.name in args.assignment]
-        if not sources:
-            raise GraderError(f"no assignment {args.assignment} in {ASSIGNMENTS}")
-    for path in build(sources):
+    for path in api.solutions(args.assignment or None):
         print(f"wrote {path}")
     return 0
 
 
 def _kernel_env(args) -> int:
-    from autograder import kernel_env
-
-    if args.rebuild:
-        kernel_env.build(kernel_env.location())
-    env = kernel_env.ensure()
+    env = api.kernel_env(rebuild=args.rebuild)
     print(f"grading kernels run {env.python} (Python {env.version})")
     print("packages they can import: " + ", ".join(f"{k} {v}" for k, v in sorted(env.versions.items())))
     return 0
 
 
 def _doctor(args) -> int:
-    from autograder.doctor import run
-
-    return run(args.assignment, Path(args.source))
+    return api.doctor(args.assignment, Path(args.source))
 
 
 def _demo(args) -> int:
-    from autograder.demo import run
-
-    return run(Path(args.out), students=args.students, workers=args.workers)
+    return api.demo(Path(args.out), students=args.students, workers=args.workers)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,9 +30,11 @@ from pathlib import Path
 import nbformat
 import sqlalchemy.exc
 
+from autograder import sealed
 from autograder.cluster import DaskCluster
 from autograder.executors import Job, LocalPool
-from autograder.grading import GRADER_ERROR, NotebookResult, Options, Row, Task
+from autograder.grading import Options, questions
+from autograder.model import NotebookResult, Row, Status, Task
 from autograder.nbgrader_glue import GraderError, assignment_ids, generate
 from autograder.outputs import atomic_write, write_csv
 from autograder.paths import ASSIGNMENTS
@@ -52,6 +54,8 @@ class ClassResult:
     warnings: list[str] = field(default_factory=list)
     where: str = ""  # "local pool of N processes" or "Dask cluster at ADDRESS"
     preflight_seconds: float = 0.0  # grading the answer keys before the class
+    #: questions graded by the notebook's own test only (no declaration, so no sealed check)
+    unsealed: dict = field(default_factory=dict)  # "<assignment>/<notebook>" -> [question]
     sandbox: str = ""  # how kernels were isolated, or a warning that they were not
     graded: int = 0  # notebooks graded by this run
     up_to_date: int = 0  # notebooks whose earlier result was kept (unchanged inputs)
@@ -125,7 +129,7 @@ def _write_csv(path: Path, results: list[NotebookResult]) -> None:
     rows = sorted(
         (asdict(r) | {"seconds": f"{res.seconds:.2f}", "worker": res.worker}
          # a grader error is not a grade: no score to import by mistake
-         | ({"score": ""} if r.status == GRADER_ERROR else {})
+         | ({"score": ""} if r.status == Status.GRADER_ERROR else {})
          for res in results for r in res.rows),
         key=lambda d: (d["student"], d["assignment"], d["notebook"]),
     )
@@ -271,6 +275,12 @@ def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url:
     for t in plan.todo:
         if (t.assignment, t.notebook) not in sources:
             sources[t.assignment, t.notebook] = nbformat.read(source / t.assignment / f"{t.notebook}.ipynb", as_version=4)
+
+    for (aid, name), nb in sorted(sources.items()):
+        asked = [q for q, _ in questions(nb)]
+        bare = [q for q in asked if q not in sealed.declared(asked)]
+        if bare:
+            result.unsealed[f"{aid}/{name}"] = bare
 
     # 2. preflight: the answer key earns full marks here, or nothing is graded or written
     if plan.todo:

@@ -21,7 +21,8 @@ import socket
 import uuid
 
 from autograder.executors import Executor, WorkerLost
-from autograder.grading import NotebookResult, Task, read_task
+from autograder.grading import read_task
+from autograder.model import NotebookResult, Task
 from autograder.nbgrader_glue import GraderError
 from autograder.submission import Submission
 from autograder.worker import grade_and_render

@@ -19,7 +19,8 @@ from multiprocessing import get_context
 
 from tqdm import tqdm
 
-from autograder.grading import NotebookResult, Options, Task, grader_error
+from autograder.grading import Options, grader_error
+from autograder.model import NotebookResult, Task
 from autograder.submission import Submission
 from autograder.worker import grade_and_render
 

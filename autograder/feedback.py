@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import render
-from autograder.grading import NotebookResult
+from autograder.model import NotebookResult
 from autograder.outputs import atomic_write
 from autograder.restore import is_test
 

@@ -26,7 +26,7 @@ from nbgrader.api import (
 )
 from sqlalchemy.exc import SAWarning
 
-from autograder.grading import NotebookResult
+from autograder.model import NotebookResult
 from autograder.nbgrader_glue import alembic_on_path
 
 

@@ -7,8 +7,6 @@ process alone writes the gradebook, the CSV and the feedback.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import tempfile
 import time
 import warnings
@@ -19,55 +17,8 @@ import nbformat
 
 from autograder import sandbox, sealed, submission
 from autograder.execute import CELL_TIMEOUT, DISK_LIMIT, MEMORY_LIMIT, KernelStartError, execute
+from autograder.model import NotebookResult, Row, Status, Task
 from autograder.restore import GENERAL, grade_id, is_test, restore
-
-STATUSES = ("ok", "failed", "error", "timeout", "crashed", "missing", "invalid", "grader-error")
-#: The grader's own failure (a kernel that never starts, an exception in the grader): not a
-#: grade. Such a result is never written to the gradebook or marked done; the next run
-#: grades it again, and this one exits 3.
-GRADER_ERROR = "grader-error"
-
-
-@dataclass(frozen=True)
-class Task:
-    """One notebook of one student's assignment. path None: nothing was submitted."""
-
-    student: str
-    assignment: str
-    notebook: str  # the expected name, without .ipynb
-    path: Path | None
-    note: str = ""  # e.g. which file was graded in place of a renamed notebook
-
-
-@dataclass
-class Row:
-    student: str
-    assignment: str
-    notebook: str
-    question: str
-    score: float
-    max_score: float
-    status: str
-    message: str
-    #: what an instructor should look at: "sealed-disagrees" (the notebook's own test and
-    #: the sealed check differ; the sealed one counts), "numerical-gradient"
-    flags: str = ""
-
-
-@dataclass
-class NotebookResult:
-    task: Task
-    rows: list[Row]
-    graded: dict | None = None  # the executed notebook (nbformat JSON), if it ran
-    seconds: float = 0.0
-    #: entries of the submission's folder that were not copied (links, special files, limits)
-    left_out: list[str] = field(default_factory=list)
-
-    @property
-    def grader_error(self) -> bool:
-        """Did the grader fail on this notebook (a result that is not a grade)?"""
-        return any(r.status == GRADER_ERROR for r in self.rows)
-    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass(frozen=True)
@@ -91,7 +42,7 @@ def questions(source: nbformat.NotebookNode) -> list[tuple[str, float]]:
 
 def grader_error(task: Task, source, why: str, seconds: float = 0.0) -> NotebookResult:
     """A result that says the grader failed on this notebook (every question `grader-error`)."""
-    return NotebookResult(task, _all_rows(task, nbformat.from_dict(source), GRADER_ERROR, why), seconds=seconds)
+    return NotebookResult(task, _all_rows(task, nbformat.from_dict(source), Status.GRADER_ERROR, why), seconds=seconds)
 
 
 def _all_rows(task, source, status, message):
@@ -133,23 +84,23 @@ def parse_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
 def _message(outcome, timeout) -> tuple[str, str]:
     """(status, message) of a test cell's outcome, in words a student understands."""
     if outcome is None or outcome.status == "skipped":
-        return "crashed", "not run: the kernel kept dying, so grading of this notebook stopped before this question"
+        return Status.CRASHED, "not run: the kernel kept dying, so grading of this notebook stopped before this question"
     if outcome.status == "ok":
-        return "ok", "passed"
+        return Status.OK, "passed"
     if outcome.status == "timeout":
-        return "timeout", f"stopped after {timeout} s without finishing: an infinite loop or a very slow answer?"
+        return Status.TIMEOUT, f"stopped after {timeout} s without finishing: an infinite loop or a very slow answer?"
     if outcome.status == "crashed":
-        return "crashed", (
+        return Status.CRASHED, (
             "the Python kernel died during this test (os._exit, a crash or too much memory); "
             "the other questions were graded after a restart"
         )
     first = (outcome.evalue or "").strip().splitlines()
     detail = first[0][:300] if first else ""
-    if outcome.ename == "AssertionError":
-        return "failed", detail or "a test failed"
-    if outcome.ename == "NotImplementedError":
-        return "error", "not answered yet: the answer still raises NotImplementedError"
-    return "error", f"{outcome.ename}: {detail}" if detail else outcome.ename
+    if outcome.ename in ("AssertionError", "CheckFailed"):
+        return Status.FAILED, detail or "a test failed"
+    if outcome.ename in ("NotImplementedError", "NotWrittenYet"):
+        return Status.ERROR, "not answered yet: the answer still raises NotImplementedError"
+    return Status.ERROR, f"{outcome.ename}: {detail}" if detail else outcome.ename
 
 
 def _trouble(outcome) -> str:
@@ -169,18 +120,18 @@ def _with_verdict(status: str, message: str, points: float, verdict) -> tuple[st
     most telling for the student) only decides the status when both agree something is wrong.
     """
     if verdict is None:
-        return status, points if status == "ok" else 0.0, message, ""
+        return status, points if status == Status.OK else 0.0, message, ""
     flags = list(verdict.flags)
-    if verdict.ok and status != "ok":
+    if verdict.ok and status != Status.OK:
         flags.append("sealed-disagrees")
-        return ("ok", verdict.score, f"passed the sealed check, though the notebook's own test said: {message}",
+        return (Status.OK, verdict.score, f"passed the sealed check, though the notebook's own test said: {message}",
                 ",".join(flags))
-    if not verdict.ok and status == "ok":
+    if not verdict.ok and status == Status.OK:
         flags.append("sealed-disagrees")
-        return ("failed", verdict.score,
+        return (Status.FAILED, verdict.score,
                 f"{verdict.message} (the notebook's own test passed: it was fooled, or is weaker)", ",".join(flags))
     if not verdict.ok and (flags or verdict.score > 0):
-        return "failed", verdict.score, verdict.message, ",".join(flags)
+        return Status.FAILED, verdict.score, verdict.message, ",".join(flags)
     return status, verdict.score, message, ",".join(flags)
 
 
@@ -193,12 +144,12 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
     start = time.monotonic()
     source_nb = nbformat.from_dict(source)
     if task.path is None and files is None:
-        rows = _all_rows(task, source_nb, "missing", f"{task.notebook}.ipynb was not submitted")
+        rows = _all_rows(task, source_nb, Status.MISSING, f"{task.notebook}.ipynb was not submitted")
         return NotebookResult(task, rows, seconds=time.monotonic() - start)
     sub = files if files is not None else read_task(task, options.limits)
     student_nb, problem = parse_notebook(sub.notebook) if sub.notebook is not None else (None, sub.problem)
     if student_nb is None:
-        return NotebookResult(task, _all_rows(task, source_nb, "invalid", problem), seconds=time.monotonic() - start)
+        return NotebookResult(task, _all_rows(task, source_nb, Status.INVALID, problem), seconds=time.monotonic() - start)
 
     restored = restore(source_nb, nbformat.from_dict(release), student_nb)
     if sub.left_out:
@@ -246,7 +197,7 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         points = float(cell.metadata["nbgrader"].get("points", 0))
         status, message = _message(outcomes.get(i), options.timeout)
         answer = gid.removeprefix("test_")
-        if status != "ok" and answer in answer_trouble:
+        if status != Status.OK and answer in answer_trouble:
             message = f"your answer cell '{answer}' {_trouble(answer_trouble[answer])}; " + message
         notes = restored.notes.get(gid, []) + (restored.notes.get(GENERAL, []) if not rows else [])
         if task.note and not rows:

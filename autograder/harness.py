@@ -67,6 +67,20 @@ class _Counter:
                 self.namespace[name] = f
 
 
+def answer(ex, fn, inputs: dict, namespace: dict, counter: _Counter | None = None) -> dict:
+    """The arrays sent back for one hidden input: what the answer returned, part by part, the
+    forward passes it called, and the inputs as the call left them (an answer must not modify
+    dout or its cache)."""
+    import numpy as np
+
+    if counter is not None:
+        counter.calls = 0
+    result = ex.convention.run(fn, inputs, namespace, counter if counter is not None else contextlib.nullcontext)
+    result = {k: np.asarray(v, dtype=np.float64) for k, v in result.items()}
+    result["__forward_calls__"] = np.asarray(float(counter.calls if counter is not None else 0))
+    return result | {f"__after__.{k}": v for k, v in inputs.items()}
+
+
 def run(plan: dict, namespace: dict) -> None:
     """Run one exercise's answer on each hidden input of `plan`, and report every result.
 
@@ -79,21 +93,14 @@ def run(plan: dict, namespace: dict) -> None:
 
     ex = exercise(plan["exercise"])
     fn = namespace.get(ex.function)
-    counter = _Counter(namespace)
+    counter = _Counter(namespace) if plan["count"] else None
     for case in plan["cases"]:
         try:
             if fn is None:
                 raise NameError(f"{ex.function} is not defined")
             inputs = dict(np.load(case["file"], allow_pickle=False))
-            counter.calls = 0
-            result = ex.convention.run(fn, inputs, namespace,
-                                       counter if plan["count"] else contextlib.nullcontext)
-            result = {k: np.asarray(v, dtype=np.float64) for k, v in result.items()}
-            result["__forward_calls__"] = np.asarray(float(counter.calls))
-            # the inputs as the call left them: an answer must not modify dout or its cache
-            result |= {f"__after__.{k}": v for k, v in inputs.items()}
             buffer = io.BytesIO()
-            np.savez(buffer, **result)
+            np.savez(buffer, **answer(ex, fn, inputs, namespace, counter))
             _report(case["tag"], npz=base64.b64encode(buffer.getvalue()).decode())
         except BaseException as e:  # noqa: BLE001 (a KeyboardInterrupt is a timeout: reported too)
             _report(case["tag"], error=f"{type(e).__name__}: {e}"[:500])

@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 
 from autograder.executors import Executor, Job
-from autograder.grading import GRADER_ERROR, NotebookResult, Options, Task
+from autograder.grading import Options
+from autograder.model import NotebookResult, Status, Task
 from autograder.nbgrader_glue import GraderError
 from autograder.submission import Submission
 
@@ -60,7 +61,7 @@ def run(executor: Executor, sources: dict, options: Options, progress: bool = Tr
     if problems:
         lines = "\n".join(f"  {p}" for p in problems[:20])
         advice = ""
-        if any(r.status == GRADER_ERROR for res in found.results for r in res.rows):
+        if any(r.status == Status.GRADER_ERROR for res in found.results for r in res.rows):
             from autograder.doctor import kernel_steps
 
             failed = [s for s in kernel_steps(time_kernel=False) if not s.ok]

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
-from autograder.grading import STATUSES
+from autograder.model import Status
 from autograder.outputs import atomic_write
 
 _CSS = """
@@ -98,7 +98,7 @@ def _question_plots(rows) -> str:
 
     fig, ax = plt.subplots(figsize=(10, 0.3 * len(keys) + 1.2))
     left = [0] * len(keys)
-    for status in STATUSES:
+    for status in Status:
         counts = [sum(r.status == status for r in by_q[k]) for k in keys]
         if any(counts):
             ax.barh(range(len(keys)), counts, left=left, color=_STATUS_COLORS[status], label=status)
@@ -106,7 +106,7 @@ def _question_plots(rows) -> str:
     ax.set_yticks(range(len(keys)), [f"{k[0]} / {k[2]}" for k in keys], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("submissions")
-    ax.legend(fontsize=7, ncol=len(STATUSES), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    ax.legend(fontsize=7, ncol=len(Status), loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return hist + "<h3>Statuses per question</h3>" + _png(fig)
 
 
@@ -185,12 +185,16 @@ def write_report(out: Path, result) -> Path:
             f"<li class='warn'>{html.escape(w)}</li>" for w in result.warnings) + "</ul>")
     parts += [
         "<h2>Statuses</h2>",
-        _table(["status", "questions"], [[s, status_counts.get(s, 0)] for s in STATUSES]),
+        _table(["status", "questions"], [[s, status_counts.get(s, 0)] for s in Status]),
         "<h2>Questions</h2>",
         _table(["assignment", "question", "points", "mean score", "passed"], per_question),
         "<h3>Score distribution per question</h3>",
         _question_plots(rows),
         "<h2>Flagged for a look</h2>",
+        *([f"<p class='warn'>Unsealed questions, graded by the notebook's own tests only (they have no "
+           f"declaration in course/exercises.py, so no sealed check): "
+           f"{html.escape('; '.join(f'{nb}: ' + ', '.join(qs) for nb, qs in result.unsealed.items()))}.</p>"]
+          if getattr(result, "unsealed", None) else []),
         "<p>sealed-disagrees: the notebook's own test and the grader's sealed check differ (the sealed "
         "one counts; a fooled test is a hint of tampering). numerical-gradient: a backward pass "
         "measured by finite differences instead of derived.</p>",

@@ -20,7 +20,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from autograder.grading import NotebookResult, Row, Task, read_task
+from autograder.grading import read_task
+from autograder.model import NotebookResult, Row, Task
 from autograder.outputs import atomic_write
 from autograder.submission import Limits
 

@@ -35,6 +35,9 @@ def print_summary(result) -> None:
         print(f"graded on {len(by_worker)} worker(s); per-notebook seconds in grades.csv and the report")
     if getattr(result, "sandbox", ""):
         print(f"sandbox: {result.sandbox}")
+    for notebook, bare in getattr(result, "unsealed", {}).items():
+        print(f"unsealed: {notebook} {', '.join(bare)}: graded by the notebook's own tests only "
+              "(no declaration in course/exercises.py, so no sealed check)")
     if getattr(result, "preflight_seconds", 0):
         print(f"preflight: the answer keys earned full marks here ({result.preflight_seconds:.1f} s)")
     failed = getattr(result, "grader_errors", [])

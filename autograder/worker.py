@@ -11,7 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.grading import NotebookResult, Task, grade_notebook
+from autograder.grading import grade_notebook
+from autograder.model import NotebookResult, Task
 
 #: Tests only: comma-separated student ids whose grading fails as a bug of the grader would.
 FAULT_VAR = "AUTOGRADER_INJECT_FAULT"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from autograder.feedback import write_feedback
-from autograder.grading import NotebookResult, Row, Task
+from autograder.model import NotebookResult, Row, Task
 from autograder.render import clean_html
 
 ATTACK = (

@@ -10,7 +10,8 @@ from nbgrader.api import Gradebook, Student
 from sqlalchemy.exc import IntegrityError, SAWarning
 
 from autograder.gradebook import GradebookWriter
-from autograder.grading import NotebookResult, Row, Task, questions
+from autograder.grading import questions
+from autograder.model import NotebookResult, Row, Task
 from autograder.nbgrader_glue import generate
 from tests.autograder.tiny import AID, NB, tiny_notebook, write_tiny_source
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading import STATUSES
+from autograder.model import Status
 from tests.autograder.tiny import AID, NB
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -163,7 +163,7 @@ def test_report_headings_and_tables_show_the_class(tiny_class, report):
     assert statuses is not None, "no table under the Statuses heading"
     assert statuses[0] == ["status", "questions"]
     counts = Counter(r["status"] for r in rows)
-    assert {s: int(n) for s, n in statuses[1:]} == {s: counts.get(s, 0) for s in STATUSES}
+    assert {s: int(n) for s, n in statuses[1:]} == {str(s): counts.get(s, 0) for s in Status}
 
     students = page.evaluate(_TABLE_AFTER_JS, "Students")
     assert students is not None, "no table under the Students heading"

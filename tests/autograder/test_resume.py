@@ -16,7 +16,8 @@ from nbgrader.api import Grade, Gradebook
 from sqlalchemy.exc import SAWarning
 
 from autograder import resume
-from autograder.grading import NotebookResult, Options, Row, Task
+from autograder.grading import Options
+from autograder.model import NotebookResult, Row, Task
 from tests.autograder.servers import grade_cmd, kill_group, slow_class
 
 
