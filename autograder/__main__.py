@@ -32,6 +32,7 @@ def _release(args) -> int:
 def _grade(args) -> int:
     from autograder.batch import grade_class
     from autograder.grading import Options
+    from autograder.lateness import parse_dues
     from autograder.summary import print_summary
 
     try:
@@ -41,7 +42,8 @@ def _grade(args) -> int:
                             limits=Limits(files=args.max_files, largest_file=args.max_file_mb * MIB,
                                           total_bytes=args.max_total_mb * MIB)),
             assignments=args.assignment or None, progress=not args.quiet, source=Path(args.source),
-            scheduler=args.scheduler, force=args.force,
+            scheduler=args.scheduler, force=args.force, due=parse_dues(args.due),
+            late_config=Path(args.config) if args.config else None,
         )
     except KeyboardInterrupt:
         print("\ninterrupted: every finished grade is saved; run the same command again to grade the rest",
@@ -119,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade on the Dask cluster of this scheduler (tcp://host:8786) instead of local processes")
     p.add_argument("--force", action="store_true",
                    help="grade every submission again, even those unchanged since the last run into OUT")
+    p.add_argument("--due", action="append", metavar="[ASSIGNMENT=]DATE",
+                   help="due date, recorded in the gradebook (default: the gradebook's), e.g. "
+                        "'2026-03-01 17:00:00 UTC'; without ASSIGNMENT= for every assignment graded (repeatable)")
+    p.add_argument("--config", default=None, metavar="NBGRADER_CONFIG",
+                   help="an nbgrader_config.py read after the course's (late-penalty plugin, as nbgrader reads it)")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from autograder.grading import STATUSES
+from autograder.lateness import report_section
 from autograder.outputs import atomic_write
 
 _CSS = """
@@ -123,7 +124,9 @@ def write_report(out: Path, result) -> Path:
         for a in assignments:
             mine = [r for r in rows if r.student == s and r.assignment == a]
             cells.append(_scores_with_links(s, a, mine) if mine else "-")
-        total = sum(r.score for r in rows if r.student == s)
+        # after late penalties (one per notebook), as nbgrader export and our exports count
+        total = sum(r.score for r in rows if r.student == s) - sum(
+            v.penalty or 0.0 for k, v in getattr(result, "lateness", {}).items() if k[0] == s)
         trouble = sorted({r.status for r in rows if r.student == s} - {"ok", "failed", "error"})
         per_student.append([s, *cells, total, ", ".join(trouble)])
 
@@ -205,6 +208,7 @@ def write_report(out: Path, result) -> Path:
         if left_out else "<p>Nothing was left out of any submission.</p>",
         "<h2>Students</h2>",
         _table(["student", *assignments, "total", "problems"], per_student),
+        report_section(result),
         "<h2>Where graded</h2>",
         run_line,
         _table(["graded on", "notebooks", "seconds", "mean seconds", "max seconds"], worker_rows),
