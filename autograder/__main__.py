@@ -53,6 +53,16 @@ def _grade(args) -> int:
     return 3 if result.grader_errors else 0
 
 
+def _export(args) -> int:
+    from autograder.export import export
+
+    for warning in export(Path(args.out_dir), args.format, Path(args.out), roster=Path(args.roster) if args.roster else None,
+                          roster_key=args.roster_key, roster_columns=args.roster_column, titles=args.title):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _solutions(args) -> int:
     from autograder.answer_key import build
     from autograder.paths import source_notebooks
@@ -130,6 +140,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_grade)
+
+    from autograder.export import DEFAULT_ROSTER_KEY, FORMATS
+
+    p = verbs.add_parser("export", help="grades of a grade run (OUT/grades.csv) for Canvas's import or a spreadsheet")
+    p.add_argument("out_dir", metavar="OUT", help="the output folder of `grade`")
+    p.add_argument("--format", choices=FORMATS, default="csv",
+                   help="canvas: Canvas's gradebook import; csv: a row per student, a column per question "
+                        "(default %(default)s)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
+    p.add_argument("--roster", default=None, help="canvas: a CSV mapping our student ids to Canvas's students "
+                   "(Canvas's own gradebook export will do)")
+    p.add_argument("--roster-key", default=DEFAULT_ROSTER_KEY,
+                   help="canvas: the roster column holding our student ids (default %(default)r)")
+    p.add_argument("--roster-column", action="append", metavar="CANVAS=ROSTER",
+                   help="canvas: fill Canvas column CANVAS (Student, ID, SIS User ID, SIS Login ID, Section) "
+                        "from roster column ROSTER (default: the column of the same name; repeatable)")
+    p.add_argument("--title", action="append", metavar="ASSIGNMENT=TITLE",
+                   help="canvas: the column title of an assignment, e.g. '02_layers=Layers (12345)' to "
+                        "match Canvas assignment 12345 (default: the assignment id; repeatable)")
+    p.set_defaults(run=_export)
 
     p = verbs.add_parser("solutions", help="execute the source notebooks into solutions/")
     p.add_argument("assignment", nargs="*", help="only these assignments (default: all)")

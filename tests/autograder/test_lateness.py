@@ -185,6 +185,21 @@ def test_our_gradebook_exports_what_nbgraders_autograde_computes(late_class):
 
 
 @pytest.mark.slow
+def test_our_exports_count_as_nbgrader_export(late_class, tmp_path):
+    """Are the totals of our wide CSV and Canvas file the scores `nbgrader export` computes, penalties included?"""
+    root, _ = late_class
+    for fmt in ("csv", "canvas"):
+        proc = run_cli("export", str(root / "out"), "--format", fmt, "--out", str(tmp_path / f"{fmt}.csv"))
+        assert proc.returncode == 0, proc.stderr
+    theirs = {s: float(r["score"]) for s, r in exported(root, root / "nbgrader" / "gradebook.db").items()}
+    with (tmp_path / "csv.csv").open() as f:
+        assert {r["student"]: float(r["total"]) for r in csv.DictReader(f)} == theirs
+    with (tmp_path / "canvas.csv").open() as f:
+        rows = list(csv.DictReader(f))[1:]  # after the points possible row
+    assert {r["SIS Login ID"]: float(r[AID]) for r in rows} == theirs
+
+
+@pytest.mark.slow
 def test_grades_csv_and_the_report_show_lateness_and_the_penalty(late_class):
     """Does every row carry its submission time, lateness and notebook penalty, and does the report list the late ones?"""
     root, proc = late_class
