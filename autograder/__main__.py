@@ -63,6 +63,18 @@ def _export(args) -> int:
     return 0
 
 
+def _gradescope(args) -> int:
+    from autograder.gradescope import build
+    from autograder.grading import Options
+
+    path = build(args.assignment, Path(args.out), source=Path(args.source), hidden_tests=args.hidden_tests,
+                 options=Options(timeout=args.timeout, memory_limit=args.memory_mb * MIB, disk_limit=args.disk_mb * MIB),
+                 late_config=Path(args.config) if args.config else None)
+    print(f"wrote {path} (and its files in {path.parent / 'autograder'}): upload it as the assignment's "
+          "autograder on Gradescope")
+    return 0
+
+
 def _solutions(args) -> int:
     from autograder.answer_key import build
     from autograder.paths import source_notebooks
@@ -160,6 +172,23 @@ def main(argv: list[str] | None = None) -> int:
                    help="canvas: the column title of an assignment, e.g. '02_layers=Layers (12345)' to "
                         "match Canvas assignment 12345 (default: the assignment id; repeatable)")
     p.set_defaults(run=_export)
+
+    from autograder.gradescope import VISIBILITIES
+
+    p = verbs.add_parser("gradescope", help="write the Gradescope autograder bundle of an assignment")
+    p.add_argument("assignment", help="the assignment to grade on Gradescope")
+    p.add_argument("--out", required=True, help="writes OUT/autograder.zip (and its files in OUT/autograder/)")
+    p.add_argument("--hidden-tests", choices=VISIBILITIES, default="after_due_date",
+                   help="when students see the questions that have hidden tests (default %(default)s)")
+    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=MEMORY_LIMIT // MIB,
+                   help="memory per submission in MiB (default %(default)s)")
+    p.add_argument("--disk-mb", type=int, default=DISK_LIMIT // MIB,
+                   help="what a submission's code may write, in MiB in all (default %(default)s)")
+    p.add_argument("--config", default=None, metavar="NBGRADER_CONFIG",
+                   help="an nbgrader_config.py with a late-penalty plugin, bundled with its module")
+    p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
+    p.set_defaults(run=_gradescope)
 
     p = verbs.add_parser("solutions", help="execute the source notebooks into solutions/")
     p.add_argument("assignment", nargs="*", help="only these assignments (default: all)")
