@@ -174,3 +174,17 @@ def test_exports_of_a_graded_class_agree_with_grades_csv(tiny_class, tmp_path):
     assert points == {"00_tiny": "3"}
     assert {s["SIS Login ID"]: float(s["00_tiny"]) for s in students} == totals
     assert read_grades(tiny_class.out).students == sorted(totals)
+
+    roster = tmp_path / "roster.csv"  # the instructor's own columns, students in the registrar's order
+    people = sorted(totals, reverse=True)
+    roster.write_text("netid,Full name,canvas_user,Section\n" + "".join(
+        f"{sid},Student {i},{9000 + i},Lab {i % 2}\n" for i, sid in enumerate(people)))
+    proc = run_cli("export", str(tiny_class.out), "--format", "canvas", "--out", str(tmp_path / "roster.csv.out"),
+                   "--roster", str(roster), "--roster-key", "netid", "--roster-column", "Student=Full name",
+                   "--roster-column", "ID=canvas_user", "--roster-column", "SIS Login ID=netid",
+                   "--title", "00_tiny=Tiny (4242)")
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    rows = _read(tmp_path / "roster.csv.out")
+    assert rows[0] == [*CANVAS_IDENTITY, "Tiny (4242)"] and rows[1] == [POINTS_POSSIBLE, "", "", "", "", "3"]
+    assert rows[2:] == [[f"Student {i}", str(9000 + i), "", sid, f"Lab {i % 2}", f"{totals[sid]:g}"]
+                        for i, sid in enumerate(people)]
