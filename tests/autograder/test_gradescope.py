@@ -85,7 +85,7 @@ def students(bundle, tmp_path_factory):
     return {
         "perfect": {f"{NB}.ipynb": _notebook(fill(release, right))},
         "blank": {f"{NB}.ipynb": _notebook(release)},
-        "buggy": {f"{NB}.ipynb": _notebook(fill(release, buggy)), "notes.txt": b"scratch\n"},
+        "buggy": {f"{NB} (1).ipynb": _notebook(fill(release, buggy)), "notes.txt": b"scratch\n"},  # renamed
         "invalid": {f"{NB}.ipynb": _notebook(fill(release, right))[:-30]},
         "missing": {"answers.py": b"def double(x): return 2 * x\n"},
     }
@@ -165,7 +165,9 @@ def test_hidden_tests_wait_for_the_due_date_and_problems_show_at_once(graded):
     assert [t["visibility"] for t in perfect["tests"]] == ["visible", "after_due_date", "after_due_date"]
     assert "2 h 30 min after the due date" in perfect["output"] and "Late penalty: 2" in perfect["output"]
     buggy = {t["name"]: t for t in runs["buggy"][1]["tests"]}
-    assert buggy[f"{NB}: test_double"]["output"] == "double(3) should be 6"  # the feedback page's message
+    assert f"graded {NB} (1).ipynb in place of {NB}.ipynb" in runs["buggy"][1]["tests"][0]["output"]
+    # the feedback page's message (with, as in grade, the note on the first question)
+    assert buggy[f"{NB}: test_double"]["output"] == f"double(3) should be 6 (graded {NB} (1).ipynb in place of {NB}.ipynb)"
     assert buggy[f"{NB}: test_double"]["extra_data"]["status"] == "failed"
     missing = runs["missing"][1]["tests"]
     assert missing[0]["visibility"] == "visible"
