@@ -118,15 +118,16 @@ def write_report(out: Path, result) -> Path:
     assignments = sorted({r.assignment for r in rows})
     status_counts = Counter(r.status for r in rows)
 
+    penalties = defaultdict(float)  # late penalties, one per notebook, as nbgrader export counts
+    for (student, _, _), late in getattr(result, "lateness", {}).items():
+        penalties[student] += late.penalty or 0.0
     per_student = []
     for s in students:
         cells = []
         for a in assignments:
             mine = [r for r in rows if r.student == s and r.assignment == a]
             cells.append(_scores_with_links(s, a, mine) if mine else "-")
-        # after late penalties (one per notebook), as nbgrader export and our exports count
-        total = sum(r.score for r in rows if r.student == s) - sum(
-            v.penalty or 0.0 for k, v in getattr(result, "lateness", {}).items() if k[0] == s)
+        total = sum(r.score for r in rows if r.student == s) - penalties[s]
         trouble = sorted({r.status for r in rows if r.student == s} - {"ok", "failed", "error"})
         per_student.append([s, *cells, total, ", ".join(trouble)])
 

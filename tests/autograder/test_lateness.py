@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -212,6 +213,8 @@ def test_grades_csv_and_the_report_show_lateness_and_the_penalty(late_class):
     assert by_student["partial"]["notebook_late_penalty"] == "1"
     report = (root / "out" / "report.html").read_text()
     assert "late.SubMarks" in report and "2 h 30 min" in report and "5 h 00 min" in report
+    # the students' table: perfect_2's 3 / 3, and a total of 1 after the penalty of 2
+    assert re.search(r"<td>perfect_2</td><td><a [^>]*>3 / 3</a></td><td class='num'>1</td>", report)
     assert "late: 3 notebook(s), penalties 3 points in all" in proc.stdout
 
 
