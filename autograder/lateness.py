@@ -153,15 +153,21 @@ def parse_due(text: str) -> datetime:
     """A due date as nbgrader reads one (``utils.parse_utc``), in UTC, naive.
 
     '2026-03-01 17:00:00 UTC', '2026-03-01 17:00 America/New_York', '2026-03-01T17:00:00+01:00';
-    without a time zone, UTC. A time-zone name nbgrader would silently ignore is an error here.
+    without a time zone, UTC. What nbgrader would misread silently (an unknown zone name, which
+    it ignores; '... +0100', which it takes for 100 seconds) is an error here.
     """
     import dateutil.tz
     from nbgrader.utils import parse_utc
 
     parts = text.strip().split(" ")
-    if len(parts) == 3 and not _OFFSET.match(parts[2]) and dateutil.tz.gettz(parts[2]) is None:
+    if len(parts) == 3 and _OFFSET.match(parts[2]):
+        # parse_utc takes a third part that is a number for an offset in seconds: +0100 would
+        # be 100 s, not an hour
+        raise GraderError(f"write the offset of the due date {text!r} ISO-style, e.g. "
+                          "'2026-03-01T17:00:00+01:00', or name the zone ('2026-03-01 17:00:00 Europe/Paris')")
+    if len(parts) == 3 and dateutil.tz.gettz(parts[2]) is None:
         raise GraderError(f"unknown time zone {parts[2]!r} in the due date {text!r} "
-                          "(e.g. UTC, Europe/Paris, America/New_York, or an offset like +0100)")
+                          "(e.g. UTC, Europe/Paris, America/New_York)")
     try:
         return parse_utc(text.strip())
     except (ValueError, OverflowError) as e:

@@ -79,6 +79,8 @@ def test_due_dates_are_read_as_nbgrader_reads_them():
     assert lateness.parse_due("2026-03-01 17:00") == datetime(2026, 3, 1, 17)
     with pytest.raises(GraderError, match="unknown time zone"):
         lateness.parse_due("2026-03-01 17:00:00 Mars/Olympus")
+    with pytest.raises(GraderError, match="ISO-style"):
+        lateness.parse_due("2026-03-01 18:00:00 +0100")  # nbgrader would read 100 seconds
     with pytest.raises(GraderError, match="cannot read the due date"):
         lateness.parse_due("next friday-ish")
     assert lateness.parse_dues(["2026-03-01 17:00 UTC", "02_layers=2026-03-08 17:00 UTC"]) == {
