@@ -30,6 +30,7 @@ def _release(args) -> int:
 
 def _grade(args) -> int:
     from autograder.grading import Options
+    from autograder.lateness import parse_dues
     from autograder.summary import print_summary
 
     try:
@@ -39,7 +40,8 @@ def _grade(args) -> int:
                             limits=Limits(files=args.max_files, largest_file=args.max_file_mb * MIB,
                                           total_bytes=args.max_total_mb * MIB)),
             assignments=args.assignment or None, progress=not args.quiet, source=Path(args.source),
-            scheduler=args.scheduler, force=args.force,
+            scheduler=args.scheduler, force=args.force, due=parse_dues(args.due),
+            late_config=Path(args.config) if args.config else None,
         )
     except KeyboardInterrupt:
         print("\ninterrupted: every finished grade is saved; run the same command again to grade the rest",
@@ -47,6 +49,26 @@ def _grade(args) -> int:
         return 130
     print_summary(result)
     return 3 if result.grader_errors else 0
+
+
+def _export(args) -> int:
+    for warning in api.export(Path(args.out_dir), args.format, Path(args.out),
+                              roster=Path(args.roster) if args.roster else None, roster_key=args.roster_key,
+                              roster_columns=args.roster_column, titles=args.title):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _gradescope(args) -> int:
+    from autograder.grading import Options
+
+    path = api.gradescope(args.assignment, Path(args.out), source=Path(args.source), hidden_tests=args.hidden_tests,
+                 options=Options(timeout=args.timeout, memory_limit=args.memory_mb * MIB, disk_limit=args.disk_mb * MIB),
+                 late_config=Path(args.config) if args.config else None)
+    print(f"wrote {path} (and its files in {path.parent / 'autograder'}): upload it as the assignment's "
+          "autograder on Gradescope")
+    return 0
 
 
 def _solutions(args) -> int:
@@ -101,10 +123,52 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade on the Dask cluster of this scheduler (tcp://host:8786) instead of local processes")
     p.add_argument("--force", action="store_true",
                    help="grade every submission again, even those unchanged since the last run into OUT")
+    p.add_argument("--due", action="append", metavar="[ASSIGNMENT=]DATE",
+                   help="due date, recorded in the gradebook (default: the gradebook's), e.g. "
+                        "'2026-03-01 17:00:00 UTC'; without ASSIGNMENT= for every assignment graded (repeatable)")
+    p.add_argument("--config", default=None, metavar="NBGRADER_CONFIG",
+                   help="an nbgrader_config.py read after the course's (late-penalty plugin, as nbgrader reads it)")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_grade)
+
+    from autograder.export import DEFAULT_ROSTER_KEY, FORMATS
+
+    p = verbs.add_parser("export", help="grades of a grade run (OUT/grades.csv) for Canvas's import or a spreadsheet")
+    p.add_argument("out_dir", metavar="OUT", help="the output folder of `grade`")
+    p.add_argument("--format", choices=FORMATS, default="csv",
+                   help="canvas: Canvas's gradebook import; csv: a row per student, a column per question "
+                        "(default %(default)s)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
+    p.add_argument("--roster", default=None, help="canvas: a CSV mapping our student ids to Canvas's students "
+                   "(Canvas's own gradebook export will do)")
+    p.add_argument("--roster-key", default=DEFAULT_ROSTER_KEY,
+                   help="canvas: the roster column holding our student ids (default %(default)r)")
+    p.add_argument("--roster-column", action="append", metavar="CANVAS=ROSTER",
+                   help="canvas: fill Canvas column CANVAS (Student, ID, SIS User ID, SIS Login ID, Section) "
+                        "from roster column ROSTER (default: the column of the same name; repeatable)")
+    p.add_argument("--title", action="append", metavar="ASSIGNMENT=TITLE",
+                   help="canvas: the column title of an assignment, e.g. '02_layers=Layers (12345)' to "
+                        "match Canvas assignment 12345 (default: the assignment id; repeatable)")
+    p.set_defaults(run=_export)
+
+    from autograder.gradescope import VISIBILITIES
+
+    p = verbs.add_parser("gradescope", help="write the Gradescope autograder bundle of an assignment")
+    p.add_argument("assignment", help="the assignment to grade on Gradescope")
+    p.add_argument("--out", required=True, help="writes OUT/autograder.zip (and its files in OUT/autograder/)")
+    p.add_argument("--hidden-tests", choices=VISIBILITIES, default="after_due_date",
+                   help="when students see the questions that have hidden tests (default %(default)s)")
+    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=MEMORY_LIMIT // MIB,
+                   help="memory per submission in MiB (default %(default)s)")
+    p.add_argument("--disk-mb", type=int, default=DISK_LIMIT // MIB,
+                   help="what a submission's code may write, in MiB in all (default %(default)s)")
+    p.add_argument("--config", default=None, metavar="NBGRADER_CONFIG",
+                   help="an nbgrader_config.py with a late-penalty plugin, bundled with its module")
+    p.add_argument("--source", default=str(ASSIGNMENTS), help="source notebooks (default: the course's)")
+    p.set_defaults(run=_gradescope)
 
     p = verbs.add_parser("solutions", help="execute the source notebooks into solutions/")
     p.add_argument("assignment", nargs="*", help="only these assignments (default: all)")

@@ -27,6 +27,26 @@ def grade(submitted: Path, out: Path, **kwargs):
     return grade_class(Path(submitted), Path(out), **kwargs)
 
 
+def export(out: Path, fmt: str, dest: Path, **kwargs) -> list[str]:
+    """Write grades from OUT for a gradebook elsewhere (Canvas, a wide CSV); the warnings.
+
+    See `autograder.export.export` for the options (roster, columns, titles).
+    """
+    from autograder.export import export as write_export
+
+    return write_export(Path(out), fmt, Path(dest), **kwargs)
+
+
+def gradescope(assignment: str, out: Path, **kwargs) -> Path:
+    """Write the bundle that grades `assignment` as a Gradescope autograder; the zip's path.
+
+    See `autograder.gradescope.build` for the options.
+    """
+    from autograder.gradescope import build
+
+    return build(assignment, Path(out), **kwargs)
+
+
 def solutions(assignments: list[str] | None = None, source: Path = ASSIGNMENTS) -> list[Path]:
     """Regenerate the sources' generated cells and execute the answer keys; the files written."""
     from autograder.answer_key import build

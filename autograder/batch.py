@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 import sqlalchemy.exc
 
-from autograder import sealed
+from autograder import lateness, sealed
 from autograder.cluster import DaskCluster
 from autograder.executors import Job, LocalPool
 from autograder.grading import Options, questions
@@ -39,7 +39,7 @@ from autograder.nbgrader_glue import GraderError, assignment_ids, generate
 from autograder.outputs import atomic_write, write_csv
 from autograder.paths import ASSIGNMENTS
 
-CSV_COLUMNS = [f.name for f in fields(Row)] + ["seconds", "worker"]
+CSV_COLUMNS = [f.name for f in fields(Row)] + ["seconds", "worker"] + lateness.CSV_COLUMNS
 #: Failures to write OUT (or the gradebook) that stop a run cleanly: a full or read-only disk.
 _DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.@-]+$")
@@ -61,6 +61,9 @@ class ClassResult:
     up_to_date: int = 0  # notebooks whose earlier result was kept (unchanged inputs)
     wall_seconds: float = 0.0
     record_seconds: float = 0.0  # time this process spent writing results (gradebook, feedback, state, csv)
+    #: (student, assignment, notebook) -> lateness.Late, settled in the gradebook at the end of a run
+    lateness: dict = field(default_factory=dict)
+    late_policy: str = ""  # the late-penalty plugin that applied (nbgrader's configuration)
 
     @property
     def rows(self) -> list[Row]:
@@ -125,9 +128,11 @@ def _locate(student: str, adir: Path, name: str, expected: list[str]) -> Task:
     return Task(student, adir.name, name, None)
 
 
-def _write_csv(path: Path, results: list[NotebookResult]) -> None:
+def _write_csv(path: Path, results: list[NotebookResult], late: dict | None = None) -> None:
+    late = late or {}
     rows = sorted(
         (asdict(r) | {"seconds": f"{res.seconds:.2f}", "worker": res.worker}
+         | (late[_key(res.task)].csv() if _key(res.task) in late else {})
          # a grader error is not a grade: no score to import by mistake
          | ({"score": ""} if r.status == Status.GRADER_ERROR else {})
          for res in results for r in res.rows),
@@ -146,10 +151,10 @@ class _CsvEvery:
     def __init__(self, path: Path, period: float = 2.0):
         self.path, self.period, self.last = path, period, 0.0
 
-    def __call__(self, results, *, now: bool = False) -> None:
+    def __call__(self, results, *, now: bool = False, late: dict | None = None) -> None:
         if now or time.monotonic() - self.last >= self.period:
             start = time.monotonic()
-            _write_csv(self.path, results)
+            _write_csv(self.path, results, late)
             # never spend more than about a fifth of the time rewriting
             self.period = max(self.period, 5 * (time.monotonic() - start))
             self.last = time.monotonic()
@@ -167,17 +172,23 @@ def grade_class(
     progress: bool = True,
     scheduler: str | None = None,
     force: bool = False,
+    due: dict | None = None,
+    late_config: Path | None = None,
 ) -> ClassResult:
     """Grade every submission under `submitted` into `out`; see the module docstring.
 
     scheduler: address of a Dask scheduler (``tcp://host:8786``) to grade on instead of
     a local pool of `workers` processes. force: grade again what is up to date.
+    due: due dates to record, {assignment or lateness.ALL: naive UTC datetime} (else the
+    gradebook's); late_config: an nbgrader_config.py overlaid on the course's for the
+    late-penalty plugin (`autograder.lateness`).
     Raises GraderError when it cannot grade (bad folders, a failed preflight, a full disk).
     """
+    policy = lateness.load_policy(late_config)  # a broken plugin stops the run before grading
     executor = DaskCluster(scheduler) if scheduler else LocalPool(workers)
     try:
         return _grade_class(Path(submitted), Path(out), executor, options or Options(), db_url,
-                            assignments, Path(source).resolve(), progress, force)
+                            assignments, Path(source).resolve(), progress, force, due or {}, policy)
     except (OSError, sqlalchemy.exc.OperationalError) as e:
         if isinstance(e, OSError) and e.errno not in _DISK_ERRORS:
             raise
@@ -254,11 +265,12 @@ class _Recorder:
         """grades.csv with every result, old and new (if the disk allows)."""
         self.result.results = sorted(self.plan.done.values(), key=lambda r: _key(r.task))
         with contextlib.suppress(OSError):
-            self.csv(self.result.results, now=True)
+            self.csv(self.result.results, now=True, late=self.result.lateness)
 
 
 def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url: str | None,
-                 assignments: list[str] | None, source: Path, progress: bool, force: bool) -> ClassResult:
+                 assignments: list[str] | None, source: Path, progress: bool, force: bool,
+                 due: dict, policy: lateness.LatePolicy) -> ClassResult:
     from autograder import kernel_env, preflight
     from autograder.gradebook import GradebookWriter
     from autograder.report import write_report
@@ -266,7 +278,10 @@ def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url:
     start = time.monotonic()
     tasks, warnings = discover(submitted, source, assignments)
     result = ClassResult(out=out, warnings=warnings, where=executor.where,
-                         sandbox=_sandbox_note(isinstance(executor, DaskCluster)))
+                         sandbox=_sandbox_note(isinstance(executor, DaskCluster)), late_policy=policy.name)
+    unknown = sorted(set(due) - {lateness.ALL} - {t.assignment for t in tasks})
+    if unknown:
+        raise GraderError(f"--due names assignment(s) {unknown} that this run does not grade")
 
     # 1. plan: what is up to date, what to grade
     plan = _plan(tasks, out, source, options, force)
@@ -312,6 +327,10 @@ def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url:
                         for t in plan.todo]
                 executor.run(jobs, options, record, progress=progress)
                 record.finish()
+                # times, due dates and late penalties of every result, as nbgrader records them
+                result.lateness, late_warnings = lateness.settle(
+                    gradebook.gb, plan.done.values(), submitted, due, policy)
+                result.warnings += late_warnings
             finally:
                 record.write_csv()  # whatever happened, grades.csv holds every finished result
 

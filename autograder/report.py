@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
+from autograder.lateness import report_section
 from autograder.model import Status
 from autograder.outputs import atomic_write
 
@@ -117,13 +118,16 @@ def write_report(out: Path, result) -> Path:
     assignments = sorted({r.assignment for r in rows})
     status_counts = Counter(r.status for r in rows)
 
+    penalties = defaultdict(float)  # late penalties, one per notebook, as nbgrader export counts
+    for (student, _, _), late in getattr(result, "lateness", {}).items():
+        penalties[student] += late.penalty or 0.0
     per_student = []
     for s in students:
         cells = []
         for a in assignments:
             mine = [r for r in rows if r.student == s and r.assignment == a]
             cells.append(_scores_with_links(s, a, mine) if mine else "-")
-        total = sum(r.score for r in rows if r.student == s)
+        total = sum(r.score for r in rows if r.student == s) - penalties[s]
         trouble = sorted({r.status for r in rows if r.student == s} - {"ok", "failed", "error"})
         per_student.append([s, *cells, total, ", ".join(trouble)])
 
@@ -209,6 +213,7 @@ def write_report(out: Path, result) -> Path:
         if left_out else "<p>Nothing was left out of any submission.</p>",
         "<h2>Students</h2>",
         _table(["student", *assignments, "total", "problems"], per_student),
+        report_section(result),
         "<h2>Where graded</h2>",
         run_line,
         _table(["graded on", "notebooks", "seconds", "mean seconds", "max seconds"], worker_rows),

@@ -209,6 +209,57 @@ def read(path: Path, root: Path, limits: Limits = Limits()) -> Submission:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def _folder_of(path: Path, root: Path):
+    """Yield (fd of path's folder, path's name), its folders opened from root without
+    following links (as the owner of root, like `read`); yield None if that is not possible."""
+    try:
+        *folders, name = path.relative_to(root).parts
+        top = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except (ValueError, OSError):
+        yield None
+        return
+    fds = [top]
+    try:
+        with _as_owner_of(top):
+            for part in folders:
+                try:
+                    fds.append(_open_dir(part, fds[-1]))
+                except OSError:
+                    yield None
+                    return
+            yield fds[-1], name
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
+
+
+def read_small(path: Path, root: Path, limit: int = 4096) -> bytes | None:
+    """The bytes of one small regular file inside root (nbgrader's timestamp.txt), read as
+    `read` reads a notebook: no link followed at any level, no special file opened. None
+    when it is absent, not a plain file, or over `limit` bytes."""
+    with _folder_of(path, root) as found:
+        if found is None:
+            return None
+        try:
+            return _read_regular(found[1], found[0], limit)
+        except (OSError, _NotRegular, _TooBig):
+            return None
+
+
+def modified_time(path: Path, root: Path) -> float | None:
+    """The modification time (epoch seconds) of a regular file inside root, found without
+    following links; None when it is absent or not a plain file."""
+    with _folder_of(path, root) as found:
+        if found is None:
+            return None
+        try:
+            st = os.stat(found[1], dir_fd=found[0], follow_symlinks=False)
+        except OSError:
+            return None
+        return st.st_mtime if stat.S_ISREG(st.st_mode) else None
+
+
 def _entries(dir_fd: int, budget: int) -> list[os.DirEntry] | None:
     """The entries of a folder, sorted by name; None if there are more than `budget`."""
     found = []

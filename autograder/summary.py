@@ -27,6 +27,10 @@ def print_summary(result) -> None:
         print(f"\n{len(left_out)} submission(s) had files left out (links, special files, size limits): "
               "see the report")
     print("\nquestions by status: " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
+    late = [v for v in getattr(result, "lateness", {}).values() if v.seconds_late > 0]
+    if late:
+        print(f"late: {len(late)} notebook(s), penalties {sum(v.penalty or 0 for v in late):g} points in all "
+              f"({result.late_policy}); see the report")
     where = getattr(result, "where", "")
     if where:
         print(f"\ngraded {result.graded} notebooks on the {where} in {result.wall_seconds:.1f} s"

@@ -14,7 +14,7 @@ import warnings
 from collections import Counter
 
 import pytest
-from nbgrader.api import Grade, Gradebook
+from nbgrader.api import Grade, Gradebook, SubmittedAssignment
 from sqlalchemy.exc import SAWarning
 
 from tests.autograder.servers import (
@@ -48,6 +48,7 @@ def klass(tmp_path_factory):
     k = slow_class(root, normal=2, slow=2)
     k.sqlite_rows = grade_locally(k, root / "sqlite")
     k.sqlite_book = gradebook(f"sqlite:///{root / 'sqlite' / 'gradebook.db'}")
+    k.sqlite_times = timestamps(f"sqlite:///{root / 'sqlite' / 'gradebook.db'}")
     return k
 
 
@@ -60,6 +61,14 @@ def gradebook(url: str) -> dict[tuple[str, str, str], float]:
     counts = Counter(k[:3] for k in keys)
     assert all(n == 1 for n in counts.values()), [k for k, n in counts.items() if n > 1]
     return {k[:3]: k[3] for k in keys}
+
+
+def timestamps(url: str) -> dict[str, object]:
+    """{student: submission time} as the gradebook holds it (`autograder.lateness`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        with Gradebook(url) as gb:
+            return {s.student_id: s.timestamp for s in gb.db.query(SubmittedAssignment).all()}
 
 
 def _graded(stdout: str) -> int:
@@ -107,5 +116,7 @@ def test_postgres_gradebook_survives_a_killed_grader_and_matches_sqlite(pg, klas
     assert _graded(proc.stdout) == total
     assert grades(out) == klass.sqlite_rows
     assert gradebook(url) == klass.sqlite_book
+    assert timestamps(url) == klass.sqlite_times
+    assert None not in klass.sqlite_times.values()  # every submission's time, from its notebook's
     assert set(klass.sqlite_book) >= {(s, "tiny", "test_double") for s in klass.students if s != "missing"}
     assert AID in proc.stdout
