@@ -22,6 +22,7 @@ it; =off turns it off (debugging only).
 from __future__ import annotations
 
 import atexit
+import compileall
 import functools
 import logging
 import os
@@ -45,6 +46,12 @@ INSIDE_LIB = "/opt/autograder/lib"  # the course package, read-only
 UID_BASE = 200_000  # sandbox uids: UID_BASE + (grader pid mod 60000), unique per concurrent kernel
 ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "OMP_NUM_THREADS",
             "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
+
+
+#: Grading kernels draw no figures: the feedback page shows a notebook's code, text and
+#: checks, and drawing the examples' plots cost a third of a notebook's time. Figures are
+#: made but never rendered (matplotlib's Agg backend, shown nowhere); plt.show() says nothing.
+NO_FIGURES = {"MPLBACKEND": "agg", "PYTHONWARNINGS": "ignore:FigureCanvasAgg is non-interactive::"}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -79,6 +86,8 @@ def _support_dir() -> Path:
     os.chmod(root, 0o755)
     shutil.copytree(Path(course.__file__).parent, root / "lib" / "course",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # compiled once here: every kernel imports it, and cannot write bytecode in the sandbox
+    compileall.compile_dir(root / "lib", quiet=1)
     # the sealed checks' kernel side, importable beside course (see autograder.sealed)
     shutil.copy(Path(harness.__file__), root / "lib" / f"{harness.MODULE}.py")
     uid = sandbox_uid()
@@ -86,6 +95,8 @@ def _support_dir() -> Path:
     etc.mkdir()
     (etc / "passwd").write_text(f"root:x:0:0:root:/root:/bin/sh\nstudent:x:{uid}:{uid}:student:/tmp:/bin/sh\n"
                                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    # figures are not drawn while grading (see NO_FIGURES)
+    (root / "matplotlibrc").write_text("backend: agg\nfigure.max_open_warning: 0\n")
     (etc / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n")
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames:
@@ -173,6 +184,7 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
         cmd += ["--tmpfs", str(hidden)]
     for cached in env.mpl_cache.glob("fontlist-v*.json"):
         cmd += ["--ro-bind", str(cached), f"/tmp/matplotlib/{cached.name}"]
+    cmd += ["--ro-bind", str(support / "matplotlibrc"), "/tmp/matplotlib/matplotlibrc"]
     cmd += [*parents(str(runtime)), "--bind", str(runtime), str(runtime),
             *parents(INSIDE_LIB), "--ro-bind", str(support / "lib"), INSIDE_LIB,
             *parents(INSIDE_SUBMISSION), "--ro-bind", str(workdir), INSIDE_SUBMISSION,
@@ -181,7 +193,8 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
             "--tmpfs", str(workdir), "--chdir", str(workdir)]
     variables = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
     variables |= {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
-                  "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB, "PYTHONDONTWRITEBYTECODE": "1"}
+                  "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB, "PYTHONDONTWRITEBYTECODE": "1",
+                  **NO_FIGURES}
     variables.setdefault("LANG", "C.UTF-8")
     for k, v in variables.items():
         cmd += ["--setenv", k, v]
@@ -315,7 +328,8 @@ def kernel_manager(workdir: Path, limits: Limits = Limits()) -> AsyncKernelManag
     if status()[0]:
         km, variables = SandboxedKernelManager(workdir=workdir, limits=limits), {}
     else:  # the sandbox's copy of `course` then comes from this folder
-        km, variables = AsyncKernelManager(), {"PYTHONPATH": str(support_lib())}
+        km, variables = AsyncKernelManager(), {"PYTHONPATH": str(support_lib()), **NO_FIGURES,
+                                               "MPLCONFIGDIR": str(_support_dir())}
     km._kernel_spec = KernelSpec(argv=env.argv(), env=variables, display_name="Python 3 (grading)",
                                  language="python")
     return km
