@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import subprocess
 import time
 from dataclasses import dataclass
@@ -125,15 +126,19 @@ class _Kernel:
             with contextlib.suppress(Exception):  # a kernel that is already gone is fine
                 self.client._cleanup_kernel()
 
-    def run(self, cell: NotebookNode, index: int) -> CellOutcome:
+    def run(self, cell: NotebookNode, index: int, timeout: float | None = None) -> CellOutcome:
         start = time.monotonic()
         self.client.last_reply = {}
+        # nbclient's timeout is whole seconds
+        default, self.client.timeout = self.client.timeout, math.ceil(timeout) if timeout else self.client.timeout
         try:
             self.client.execute_cell(cell, index)
         except CellTimeoutError:
             return CellOutcome("timeout", time.monotonic() - start)
         except DeadKernelError:
             return CellOutcome("crashed", time.monotonic() - start)
+        finally:
+            self.client.timeout = default
         elapsed = time.monotonic() - start
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
@@ -157,6 +162,7 @@ def execute(
     replayable=lambda cell: True,
     skip=lambda index, outcomes: False,
     timeout: int = CELL_TIMEOUT,
+    timeout_for=lambda index, outcomes: None,
     limits: sandbox.Limits | None = None,
     output_limit: int = OUTPUT_LIMIT,
     keep_whole: str = "",
@@ -172,6 +178,7 @@ def execute(
 
     replayable(cell) tells which cells that ran fine may be run again after a restart.
     skip(index, outcomes so far) tells which cells not to run at all (outcome "skipped").
+    timeout_for(index, outcomes so far): a cell's own timeout in seconds, or None for `timeout`.
     limits: the kernel's resource limits (memory, what it may write, ...; see `sandbox.Limits`).
     keep_whole: a MIME type whose outputs are the grader's (answers of a harness): never cut.
 
@@ -200,7 +207,7 @@ def execute(
             if not kernel.running or skip(i, outcomes):
                 outcomes[i] = CellOutcome("skipped")
                 continue
-            outcome = outcomes[i] = kernel.run(cell, i)
+            outcome = outcomes[i] = kernel.run(cell, i, timeout_for(i, outcomes))
             if outcome.status == "ok" and replayable(cell):
                 good.append(i)
             elif outcome.status in ("timeout", "crashed") or outcome.ename in SPOILING_ERRORS:

@@ -135,6 +135,16 @@ def _with_verdict(status: str, message: str, points: float, verdict) -> tuple[st
     return status, verdict.score, message, ",".join(flags)
 
 
+def _costs(nb, outcomes) -> dict[str, sealed.Cost]:
+    """What the grader's clock said of each question's cost check (forward cell, then answer cell)."""
+    costs = {}
+    for i, cell in enumerate(nb.cells):
+        fwd, ans = outcomes.get(i - 1), outcomes.get(i)
+        if sealed.cost_step(cell) == "answer" and fwd and ans and fwd.status == "ok" and ans.status != "skipped":
+            costs[sealed.harness_question(cell)] = sealed.Cost(fwd.seconds, ans.status, ans.seconds)
+    return costs
+
+
 def grade_notebook(task: Task, source: dict, release: dict, options: Options = Options(),
                    files: submission.Submission | None = None) -> NotebookResult:
     """Grade one submitted notebook against its source (answers, hidden tests) and release.
@@ -173,16 +183,22 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
             done = outcomes.get(test_cell.get(q))
             return q is not None and done is not None and done.status in ("timeout", "crashed")
 
+        def cost_timeout(i, outcomes):
+            # the answer of a cost check gets its budget, from the forward passes timed just before
+            if sealed.cost_step(nb.cells[i]) != "answer" or (before := outcomes.get(i - 1)) is None:
+                return None
+            return sealed.cost_budget(before.seconds) + 1.0 if before.status == "ok" else None
+
         try:
             outcomes = execute(
                 nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c),
-                skip=hopeless, timeout=options.timeout,
+                skip=hopeless, timeout=options.timeout, timeout_for=cost_timeout,
                 limits=sandbox.Limits(memory=options.memory_limit, workdir_size=options.disk_limit),
                 keep_whole=sealed.MIME,
             )
         except KernelStartError as e:
             return grader_error(task, source_nb, f"the grader could not start a kernel: {e}", time.monotonic() - start)
-        verdicts = sealed.judge(plan, sealed.records(nb.cells[graded_cells:])) if plan else {}
+        verdicts = sealed.judge(plan, sealed.records(nb.cells[graded_cells:]), _costs(nb, outcomes)) if plan else {}
     del nb.cells[graded_cells:]  # the harness is the grader's, not part of the feedback
 
     answer_trouble = {

@@ -104,3 +104,29 @@ def run(plan: dict, namespace: dict) -> None:
             _report(case["tag"], npz=base64.b64encode(buffer.getvalue()).decode())
         except BaseException as e:  # noqa: BLE001 (a KeyboardInterrupt is a timeout: reported too)
             _report(case["tag"], error=f"{type(e).__name__}: {e}"[:500])
+
+
+# --- the cost check: is the answer about as cheap as a forward pass? ------------------------
+
+_COST: dict = {}  # exercise -> the large input, drawn by cost_forward
+
+
+def cost_forward(name: str, seed: int, reps: int) -> None:
+    """Draw the exercise's large input (its declaration's `cost` case), then run the forward
+    pass `reps` times on it; the grader times this cell (the drawing only adds to the budget)."""
+    import numpy as np
+
+    from course.exercises import exercise
+
+    ex = exercise(name)
+    _COST[name] = ex.draw(ex.cost, np.random.default_rng(seed))
+    for _ in range(reps):
+        ex.convention.forward_once(_COST[name])
+
+
+def cost_answer(name: str, namespace: dict) -> None:
+    """Run the answer once on the large input; the grader times this cell, with a budget."""
+    from course.exercises import exercise
+
+    ex = exercise(name)
+    ex.convention.run(namespace[ex.function], _COST.pop(name), namespace)

@@ -46,6 +46,16 @@ NUMERIC = 1e-4
 #: Forward-pass calls an answer may make by itself (a loss may compute its forward, a net
 #: its four layers, with some slack for helpers).
 MAX_FORWARD_CALLS = 8
+#: The cost check (an exercise's `cost` case): the answer, run once on a large input, may
+#: take COST_FACTOR forward passes' time (timed COST_REPS times, in the same kernel, by the
+#: grader's clock), at least COST_FLOOR and at most COST_CEILING seconds. An analytic backward
+#: pass costs about one or two forward passes; a loop over the batch, tens; any per-entry
+#: numerical method, one per input entry (262,144 here: minutes). The ceiling also bounds
+#: what a submission gains by slowing the forward passes down.
+COST_REPS = 5
+COST_FACTOR = 200
+COST_FLOOR = 2.0
+COST_CEILING = 10.0
 #: Folder, inside the submission's working folder, for hidden inputs.
 FOLDER = ".sealed"
 
@@ -92,6 +102,21 @@ def is_harness(cell) -> bool:
     return harness_question(cell) is not None
 
 
+def cost_step(cell) -> str | None:
+    """"forward" or "answer" for the two cells of a cost check, else None."""
+    return cell.get("metadata", {}).get("autograder", {}).get("cost")
+
+
+def cost_budget(forward_seconds: float) -> float:
+    """Seconds the answer may take on the large input, given COST_REPS forward passes' seconds."""
+    return min(COST_CEILING, max(COST_FLOOR, COST_FACTOR * forward_seconds / COST_REPS))
+
+
+def _harness_cell(question: str, code: str, **meta) -> nbformat.NotebookNode:
+    source = f"import {HARNESS_MODULE} as _harness\n{code}\ndel _harness"
+    return nbformat.v4.new_code_cell(source, metadata={"autograder": {"sealed": question, **meta}})
+
+
 def prepare(nb, questions: list[str], workdir: Path, student: str, exercises: dict | None = None) -> Plan:
     """Write the hidden inputs under workdir and append one harness cell per sealed question."""
     plan = Plan(folder=workdir / FOLDER)
@@ -107,10 +132,13 @@ def prepare(nb, questions: list[str], workdir: Path, student: str, exercises: di
             listed.append({"tag": tag, "file": str(path)})
         plan.questions[question] = (ex, drawn)
         payload = {"exercise": ex.name, "count": ex.count_forward, "cases": listed}
-        source = (f"import {HARNESS_MODULE} as _harness\n"
-                  f"_harness.run(__import__('json').loads({json.dumps(json.dumps(payload))}), globals())\n"
-                  "del _harness")
-        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"autograder": {"sealed": question}}))
+        nb.cells.append(_harness_cell(
+            question, f"_harness.run(__import__('json').loads({json.dumps(json.dumps(payload))}), globals())"))
+        if ex.cost is not None:
+            seed = _seed(student, question, "cost")
+            nb.cells += [_harness_cell(question, f"_harness.cost_forward({ex.name!r}, {seed}, {COST_REPS})",
+                                       cost="forward"),
+                         _harness_cell(question, f"_harness.cost_answer({ex.name!r}, globals())", cost="answer")]
     return plan
 
 
@@ -225,8 +253,38 @@ def _verdict(ex: Exercise, cases: list[tuple[str, _Case]]) -> Verdict:
     return Verdict(score, points, f"wrong: {details}{share}")
 
 
-def judge(plan: Plan, answers: dict[str, dict]) -> dict[str, Verdict]:
-    """The verdict on each sealed question, from the answer records (`records`) of its cases."""
+@dataclass(frozen=True)
+class Cost:
+    """What the grader's clock said of a cost check: COST_REPS forward passes, then the answer."""
+
+    forward_seconds: float
+    answer_status: str  # the answer cell's outcome: ok, error, timeout, crashed
+    answer_seconds: float
+
+    @property
+    def budget(self) -> float:
+        return cost_budget(self.forward_seconds)
+
+    def too_slow(self) -> bool:
+        return self.answer_status == "timeout" or (self.answer_status == "ok" and self.answer_seconds > self.budget)
+
+
+def _cost_verdict(ex: Exercise, cost: Cost) -> Verdict:
+    forward = cost.forward_seconds / COST_REPS
+    took = f"more than {cost.budget:.1f} s" if cost.answer_status == "timeout" else f"{cost.answer_seconds:.1f} s"
+    return Verdict(0.0, ex.total, (
+        f"your {ex.function} took {took} on a large input ({ex.cost.name}), where one forward pass takes "
+        f"{forward * 1000:.1f} ms: that is more than {cost.budget / max(forward, 1e-9):.0f} forward passes, as if it "
+        "evaluated the forward pass once per input entry (finite differences, complex steps or another numerical "
+        "method): derive the backward pass instead (flagged for the instructor)"), ("numerical-gradient",))
+
+
+def judge(plan: Plan, answers: dict[str, dict], costs: dict[str, Cost] | None = None) -> dict[str, Verdict]:
+    """The verdict on each sealed question, from the answer records (`records`) of its cases.
+
+    costs: what the grader's clock said of each question's cost check (see `Cost`).
+    """
+    costs = costs or {}
     verdicts = {}
     for question, (ex, drawn) in plan.questions.items():
         cases = []
@@ -236,6 +294,8 @@ def judge(plan: Plan, answers: dict[str, dict]) -> dict[str, Verdict]:
             if judged.problem:
                 break
         verdicts[question] = _verdict(ex, cases)
+        if question in costs and costs[question].too_slow() and verdicts[question].score > 0:
+            verdicts[question] = _cost_verdict(ex, costs[question])
     for question, (ex, _) in plan.questions.items():
         missing = [f"test_{r}" for r in ex.requires if f"test_{r}" in verdicts and not verdicts[f"test_{r}"].ok]
         if missing and verdicts[question].score > 0:

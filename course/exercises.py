@@ -201,6 +201,11 @@ class Convention:
     def run(self, fn, inputs: dict, namespace=None, counted=contextlib.nullcontext) -> dict:
         raise NotImplementedError
 
+    def forward_once(self, inputs: dict) -> None:
+        """One forward pass on inputs: what an analytic backward pass costs about as much as
+        (the cost check of `Exercise.cost` compares with it)."""
+        raise NotImplementedError
+
     def check(self, fn, inputs: dict, namespace: dict, seed: int, title: str, case: Case) -> GradReport:
         raise NotImplementedError
 
@@ -229,6 +234,9 @@ class Backward(Convention):
     def complete(self, inputs, rng):
         out, _ = self.forward(*self._args(inputs))
         return inputs | {"dout": rng.standard_normal(np.shape(out))}
+
+    def forward_once(self, inputs):
+        self.forward(*self._args(inputs))
 
     def run(self, fn, inputs, namespace=None, counted=contextlib.nullcontext):
         _, cache = self.forward(*self._args(inputs))
@@ -263,6 +271,9 @@ class Loss(Convention):
     def check(self, fn, inputs, namespace, seed, title, case):
         return gradcheck.check_loss(fn, inputs["x"], inputs["y"], reference=self.forward, method="full",
                                     seed=seed, title=title)
+
+    def forward_once(self, inputs):
+        self.forward(inputs["x"], inputs["y"])
 
 
 def _plain(v):
@@ -316,6 +327,9 @@ class NetLoss(Convention):
             raise KeyError(f"grads has no {', '.join(missing)}")
         return {"loss": np.asarray(loss, dtype=np.float64)} | {
             k: np.asarray(grads[k], dtype=np.float64) for k in training.PARAM_NAMES}
+
+    def forward_once(self, inputs):
+        self.forward({k: inputs[k] for k in training.PARAM_NAMES}, inputs["X"], inputs["y"], float(inputs["reg"]))
 
     def check(self, fn, inputs, namespace, seed, title, case):
         params = {k: inputs[k] for k in training.PARAM_NAMES}
@@ -485,6 +499,9 @@ class Exercise:
     requires: tuple = ()  # exercises whose answers this one uses (checked first)
     needs: tuple = ()  # other names the exercise calls, from the notebook (autodiff's Linear)
     count_forward: bool = True  # count forward-pass calls (a finite-difference loop makes many)
+    #: a large input on which any per-entry numerical method (finite differences, complex
+    #: steps, extrapolation) costs far more than the analytic backward pass (the grader times it)
+    cost: Case | None = None
 
     def __post_init__(self):
         if not self.function:
@@ -519,6 +536,12 @@ def _affine(name, xshape, m):
     return Case(name, {"x": Normal(xshape), "w": Normal((d, m)), "b": Normal((m,))})
 
 
+#: The large inputs of the cost checks: 262,144 entries each, so a per-entry method needs
+#: that many forward passes (minutes) where the analytic backward pass costs one or two.
+def _elementwise_cost(gap=0.0, **constants):
+    return Case("large: x (512, 512)", {"x": Normal((512, 512), gap=gap)} | {k: Fixed(v) for k, v in constants.items()})
+
+
 def _elementwise(scale=1.0, gap=0.0, **constants):
     def inputs(shape, s=scale):
         return {"x": Normal(shape, scale=s, gap=gap)} | {k: Fixed(v) for k, v in constants.items()}
@@ -547,6 +570,7 @@ _LOSS_CASES = (
 #: Tiny scores first: a sanity check of the loss before any gradient (about log C for the
 #: softmax, C - 1 for the SVM: what a fresh classifier starts from).
 _TINY_SCORES = _scores("tiny scores (50, 10)", 50, 10, scale=0.001)
+_LARGE_BATCH = _scores("large: scores (2048, 128)", 2048, 128)
 
 
 def _net(n, d, h, c, reg, scale=1.0):
@@ -625,25 +649,30 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in [
              cases=(_affine("x (3, 2, 3), w (6, 5)", (3, 2, 3), 5),
                     _affine("square: x (4, 4), w (4, 4)", (4, 4), 4),
                     _affine("N=1: x (1, 3), w (3, 2)", (1, 3), 2),
-                    _affine("x (2, 2, 2, 2), w (8, 3)", (2, 2, 2, 2), 3))),
-    Exercise("relu_backward", _LAYERS, Backward(layers.relu_forward), points=2, cases=_elementwise(gap=0.1)),
-    Exercise("sigmoid_backward", _LAYERS, Backward(layers.sigmoid_forward), points=2, cases=_elementwise()),
-    Exercise("tanh_backward", _LAYERS, Backward(layers.tanh_forward), points=1, cases=_elementwise()),
+                    _affine("x (2, 2, 2, 2), w (8, 3)", (2, 2, 2, 2), 3)),
+             cost=_affine("large: x (256, 512), w (512, 256)", (256, 512), 256)),
+    Exercise("relu_backward", _LAYERS, Backward(layers.relu_forward), points=2, cases=_elementwise(gap=0.1),
+             cost=_elementwise_cost(gap=0.1)),
+    Exercise("sigmoid_backward", _LAYERS, Backward(layers.sigmoid_forward), points=2, cases=_elementwise(),
+             cost=_elementwise_cost()),
+    Exercise("tanh_backward", _LAYERS, Backward(layers.tanh_forward), points=1, cases=_elementwise(),
+             cost=_elementwise_cost()),
     Exercise("leaky_relu_backward", _LAYERS, Backward(layers.leaky_relu_forward, constants=("alpha",)), points=1,
              cases=_elementwise(gap=0.1, alpha=0.1)
-             + (Case("alpha = 0: a plain relu", {"x": Normal((3, 4), gap=0.1), "alpha": Fixed(0.0)}),)),
+             + (Case("alpha = 0: a plain relu", {"x": Normal((3, 4), gap=0.1), "alpha": Fixed(0.0)}),),
+             cost=_elementwise_cost(gap=0.1, alpha=0.1)),
     # notebook 03: losses
     Exercise("softmax_loss", _LOSSES, Loss(losses.softmax_loss_forward), points={"loss": 2, "dx": 3},
-             cases=(_TINY_SCORES, *_LOSS_CASES)),
+             cases=(_TINY_SCORES, *_LOSS_CASES), cost=_LARGE_BATCH),
     Exercise("svm_loss", _LOSSES, Loss(losses.svm_loss_forward), points={"loss": 2, "dx": 3},
              cases=(_TINY_SCORES, *_LOSS_CASES) + (
         Case("all-zero scores: every wrong class has a margin of exactly 1",
              {"x": Normal((3, 4), scale=0.0), "y": Labels(3, 4)}),
-    )),
+    ), cost=_LARGE_BATCH),
     # notebook 04: the two-layer net
     Exercise("two_layer_net_loss", _NET, NetLoss(), points={"loss": 2, "W1": 2, "b1": 2, "W2": 2, "b2": 2}, cases=(
         _net(4, 5, 7, 3, 0.05), _net(1, 6, 4, 3, 0.1), _net(8, 3, 5, 4, 0.0), _net(5, 8, 6, 10, 1.0),
-    )),
+    ), cost=_net(128, 256, 256, 10, 0.01, scale=0.1)),
     Exercise("two_layer_net_loss_accuracy", _NET, Training(), points=5, function="two_layer_net_loss",
              requires=("two_layer_net_loss",), count_forward=False,
              cases=(Case("training on the digits", {"seed": Number(scale=1e6)}),)),

@@ -60,6 +60,61 @@ def relu_backward(dout, cache):
     return dx
 '''
 
+# Per-entry numerical methods that are exact (or nearly): only the cost check can tell them
+COMPLEX_STEP = '''
+def affine_backward(dout, cache):
+    x, w, b = cache
+
+    def forward(x, w, b):
+        return x.reshape(x.shape[0], -1) @ w + b
+
+    grads = []
+    for i, a in enumerate((x, w, b)):
+        g = np.zeros(a.shape)
+        for idx in np.ndindex(a.shape):
+            args = [x.astype(complex), w.astype(complex), b.astype(complex)]
+            args[i][idx] += 1e-30j
+            g[idx] = np.sum(dout * forward(*args).imag) / 1e-30
+        grads.append(g)
+    return tuple(grads)
+'''
+
+RICHARDSON = '''
+def relu_backward(dout, cache):
+    x = cache
+
+    def f(z):
+        return np.sum(np.maximum(0, z) * dout)
+
+    def central(idx, h):
+        up, down = x.copy(), x.copy()
+        up[idx] += h
+        down[idx] -= h
+        return (f(up) - f(down)) / (2 * h)
+
+    dx = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        dx[idx] = (4 * central(idx, 1e-4) - central(idx, 2e-4)) / 3
+    return dx
+'''
+
+NUMERICAL_SOFTMAX = '''
+def softmax_loss(x, y):
+    def loss_of(z):
+        shifted = z - z.max(axis=1, keepdims=True)
+        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return -logp[np.arange(len(y)), y].mean()
+
+    dx = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        h = 1e-5 * max(1.0, abs(x[idx]))
+        up[idx] += h
+        down[idx] -= h
+        dx[idx] = (loss_of(up) - loss_of(down)) / (2 * h)
+    return loss_of(x), dx
+'''
+
 ARRAY_LIKE = '''
 class _Liar:
     """Equal to everything; turns into zeros when numpy asks."""
@@ -91,18 +146,26 @@ raise MemoryError("out of memory, and still holding it")
 
 @pytest.fixture(scope="module")
 def graded_out(tmp_path_factory):
-    """The OUT folder of a class of honest students and cheaters of 02_layers, graded by the CLI."""
+    """The OUT folder of a class of honest students and cheaters of 02_layers and 03_losses, graded by the CLI."""
     root = tmp_path_factory.mktemp("sealed")
-    ((aid, name), (source, release)), = load_notebooks(["02_layers"]).items()
+    notebooks = load_notebooks(["02_layers", "03_losses"])
+    (layers, (source, release)), (losses, (lsource, lrelease)) = notebooks.items()
     right = answers_of(source)
     students = {"honest": right, "finite_differences": right | {"relu_backward": FINITE_DIFFERENCES},
                 "array_like": right | {"affine_backward": ARRAY_LIKE},
+                "complex_step": right | {"affine_backward": COMPLEX_STEP},
+                "richardson": right | {"relu_backward": RICHARDSON},
                 "memory_hog": right | {"affine_backward": right["affine_backward"] + "\n" + MEMORY_HOG}}
     students |= {f"cheat_{k}": right | {"affine_backward": code + "\n" + WRONG} for k, code in CHEATS.items()}
     for sid, answers in students.items():
-        path = root / "submitted" / sid / aid / f"{name}.ipynb"
+        path = root / "submitted" / sid / layers[0] / f"{layers[1]}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(fill(release, answers), path)
+    lright = answers_of(lsource)
+    for sid, answers in {"honest": lright, "numerical_softmax": lright | {"softmax_loss": NUMERICAL_SOFTMAX}}.items():
+        path = root / "submitted" / sid / losses[0] / f"{losses[1]}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(fill(lrelease, answers), path)
     proc = run_cli("grade", str(root / "submitted"), "--out", str(root / "out"), "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root / "out"
@@ -113,6 +176,22 @@ def graded(graded_out):
     """{(student, question): grades.csv row}."""
     with (graded_out / "grades.csv").open() as f:
         return {(r["student"], r["question"]): r for r in csv.DictReader(f)}
+
+
+@pytest.mark.parametrize("sid, question", [("complex_step", "test_affine_backward"),
+                                           ("richardson", "test_relu_backward"),
+                                           ("numerical_softmax", "test_softmax_loss")])
+def test_a_per_entry_numerical_method_is_caught_by_its_cost(graded, sid, question):
+    """Is a numerical gradient (complex steps, extrapolation, differences) flagged and worth nothing,
+    with its evidence (its time on a large input, or its precision), while the student's other
+    answers keep their points? (Complex steps and extrapolation are exact: only their cost shows.)"""
+    row = graded[sid, question]
+    assert (float(row["score"]), row["status"]) == (0.0, "failed"), row
+    assert "numerical-gradient" in row["flags"]
+    by_cost = "on a large input" in row["message"] and "forward pass takes" in row["message"]
+    assert by_cost or (sid == "numerical_softmax" and "finite-difference" in row["message"]), row["message"]
+    others = [r for (s, q), r in graded.items() if s == sid and q != question]
+    assert others and all(float(r["score"]) == float(r["max_score"]) for r in others)
 
 
 @pytest.mark.parametrize("cheat", sorted(CHEATS) + ["array_like"])
