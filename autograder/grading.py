@@ -81,6 +81,10 @@ def parse_notebook(raw: bytes) -> tuple[nbformat.NotebookNode | None, str]:
     return nb, ""
 
 
+#: Libraries that would compute a gradient for the student (not in the grading kernels).
+AUTODIFF_LIBRARIES = ("torch", "jax", "tensorflow", "autograd", "mxnet", "chainer", "tinygrad", "micrograd")
+
+
 def _message(outcome, timeout) -> tuple[str, str]:
     """(status, message) of a test cell's outcome, in words a student understands."""
     if outcome is None or outcome.status == "skipped":
@@ -100,6 +104,10 @@ def _message(outcome, timeout) -> tuple[str, str]:
         return Status.FAILED, detail or "a test failed"
     if outcome.ename in ("NotImplementedError", "NotWrittenYet"):
         return Status.ERROR, "not answered yet: the answer still raises NotImplementedError"
+    library = next((m for m in AUTODIFF_LIBRARIES if outcome.ename == "ModuleNotFoundError" and f"'{m}" in detail), None)
+    if library:
+        return Status.ERROR, (f"{detail}: grading kernels have only what the course's package needs, no autodiff "
+                              "library; a backward pass must be derived by hand")
     return Status.ERROR, f"{outcome.ename}: {detail}" if detail else outcome.ename
 
 

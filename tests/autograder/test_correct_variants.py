@@ -1,6 +1,6 @@
 """Right answers written differently earn full marks through ``grade`` (sandbox, sealed checks).
 
-The variants (tests/variants.py): loops over the batch or over rows and classes, einsum,
+The variants (solutions/variants.py): loops over the batch or over rows and classes, einsum,
 np.add.at, other reshapes, and the softmax as the lecture computes it (the log of the
 probabilities, after the max shift).
 """
@@ -15,8 +15,8 @@ import pytest
 
 from autograder.classroom import answers_of, fill
 from autograder.demo import load_notebooks
+from solutions.variants import variants
 from tests.autograder.conftest import run_cli
-from tests.variants import variants
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from autograder.restore import grade_id, is_test
 from autograder.sync import hidden_seeds
 from course.exercises import EXERCISES, CheckFailed, Training, check
 from solutions.bugs import all_bugs
-from tests.variants import variants
+from solutions.variants import variants
 
 #: every (exercise, bug) pair of the bank, for each declaration of the bug's function
 BUG_CASES = [(name, bug) for bug in all_bugs() for name, ex in EXERCISES.items() if ex.function == bug.exercise]

@@ -2,7 +2,7 @@
 
 Each is the source of a complete exercise function, as a student might write it after the
 lecture notes. The declarations' checks, hidden tests and sealed checks must all give them
-full marks (tests/solutions/test_declarations.py, without a kernel; and
+full marks (tests/autograder/test_declarations.py, without a kernel, and
 tests/autograder/test_correct_variants.py, through ``grade``).
 """
 
