@@ -223,11 +223,14 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         answer = gid.removeprefix("test_")
         if status != Status.OK and answer in answer_trouble:
             message = f"your answer cell '{answer}' {_trouble(answer_trouble[answer])}; " + message
-        notes = restored.notes.get(gid, []) + (restored.notes.get(GENERAL, []) if not rows else [])
+        status, score, message, flags = _with_verdict(status, message, points, verdicts.get(gid))
+        # what restoring the notebook noted: of this question, its answer, and (first row) the notebook
+        notes = (restored.notes.get(gid, []) + restored.notes.get(answer, [])
+                 + (restored.notes.get(GENERAL, []) if not rows else []))
         if task.note and not rows:
             notes.insert(0, task.note)
         if notes:
             message = message + " (" + "; ".join(notes) + ")"
-        status, score, message, flags = _with_verdict(status, message, points, verdicts.get(gid))
         rows.append(Row(task.student, task.assignment, task.notebook, gid, score, points, status, message, flags))
-    return NotebookResult(task, rows, graded=dict(nb), seconds=time.monotonic() - start, left_out=sub.left_out)
+    return NotebookResult(task, rows, graded=dict(nb), seconds=time.monotonic() - start, left_out=sub.left_out,
+                          found_by_name=restored.found_by_name)

@@ -69,6 +69,8 @@ class NotebookResult:
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     #: entries of the submission's folder that were not copied (links, special files, limits)
     left_out: list[str] = field(default_factory=list)
+    #: answers found by the function or class they define (their cells had lost nbgrader's metadata)
+    found_by_name: list[str] = field(default_factory=list)
 
     @property
     def grader_error(self) -> bool:

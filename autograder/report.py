@@ -159,6 +159,7 @@ def write_report(out: Path, result) -> Path:
     flagged = [[r.student, r.assignment, r.question, r.flags, f"{r.score:g} / {r.max_score:g}", r.message]
                for r in sorted(rows, key=lambda r: (r.student, r.assignment, r.question)) if r.flags]
 
+    recovered = [f"{res.task.student}/{res.task.assignment}/{res.task.notebook}" for res in results if res.found_by_name]
     left_out = [[res.task.student, res.task.assignment, res.task.notebook, line]
                 for res in sorted(results, key=lambda r: (r.task.student, r.task.assignment, r.task.notebook))
                 for line in res.left_out]
@@ -204,6 +205,9 @@ def write_report(out: Path, result) -> Path:
         "measured by finite differences instead of derived.</p>",
         _table(["student", "assignment", "question", "flags", "score", "message"], flagged)
         if flagged else "<p>No answer was flagged.</p>",
+        *([f"<p class='warn'>{len(recovered)} notebook(s) had lost nbgrader's cell metadata (an editor such "
+           "as VS Code or Colab, a jupytext round trip, copy-pasted cells); their answers were found by the "
+           f"function or class they define: {html.escape(', '.join(recovered))}.</p>"] if recovered else []),
         "<h2>Left out of submissions</h2>",
         "<p>A submission is read as data: symbolic links, named pipes, devices, hard links and files "
         "over the size limits beside a notebook are never read or copied (the notebook itself is still "

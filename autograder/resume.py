@@ -76,6 +76,7 @@ def save(out: Path, res: NotebookResult, fp: str) -> None:
         "seconds": res.seconds,
         "worker": res.worker,
         "left_out": res.left_out,
+        "found_by_name": res.found_by_name,
     }
     atomic_write(path, json.dumps(record, indent=1))
 
@@ -96,7 +97,8 @@ def load(out: Path) -> dict[tuple[str, str, str], tuple[str, NotebookResult]]:
             task = _build(Task, t | {"path": None if t["path"] is None else Path(t["path"])})
             rows = [_build(Row, r) for r in record["rows"]]
             res = NotebookResult(task, rows, seconds=record["seconds"], worker=record["worker"],
-                                 left_out=list(record.get("left_out", [])))
+                                 left_out=list(record.get("left_out", [])),
+                                 found_by_name=list(record.get("found_by_name", [])))
         except (OSError, ValueError, KeyError, TypeError):
             continue  # unreadable or from an older format: that notebook is graded again
         found[task.student, task.assignment, task.notebook] = (record["fingerprint"], res)

@@ -22,6 +22,10 @@ def print_summary(result) -> None:
         possible = max(m for _, m in per.values())
         print(f"{aid:<20} {len(per):>8} {sum(scores) / len(scores):>8.2f} {possible:>6g}")
     counts = Counter(r.status for r in rows)
+    recovered = [res for res in getattr(result, "results", []) if getattr(res, "found_by_name", None)]
+    if recovered:
+        print(f"\n{len(recovered)} notebook(s) had lost nbgrader's cell metadata: their answers were found "
+              "by the function or class they define (see the report)")
     left_out = [res for res in getattr(result, "results", []) if res.left_out]
     if left_out:
         print(f"\n{len(left_out)} submission(s) had files left out (links, special files, size limits): "
