@@ -7,6 +7,7 @@ sources' generated cells (checks, solution cells) are brought in step first.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,7 @@ from nbclient import NotebookClient
 
 from autograder.paths import solution_path, source_notebooks
 from autograder.sync import sync
+from course.check import RUNNING
 
 #: Longest a solution notebook may take to run, in seconds (budget: under 60 s).
 TIMEOUT = 120
@@ -21,6 +23,7 @@ TIMEOUT = 120
 
 def execute(source: Path, timeout: int = TIMEOUT) -> nbformat.NotebookNode:
     """Run a notebook in a fresh kernel, in its own folder, and return it with outputs."""
+    os.environ[RUNNING] = "1"  # the notebook's "check this notebook" cell stays quiet (the kernel inherits it)
     nb = nbformat.read(source, as_version=4)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}

@@ -51,7 +51,9 @@ ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "OMP_NUM_THREA
 #: Grading kernels draw no figures: the feedback page shows a notebook's code, text and
 #: checks, and drawing the examples' plots cost a third of a notebook's time. Figures are
 #: made but never rendered (matplotlib's Agg backend, shown nowhere); plt.show() says nothing.
-NO_FIGURES = {"MPLBACKEND": "agg", "PYTHONWARNINGS": "ignore:FigureCanvasAgg is non-interactive::"}
+NO_FIGURES = {"MPLBACKEND": "agg", "PYTHONWARNINGS": "ignore:FigureCanvasAgg is non-interactive::",
+              # and a notebook's "check this notebook" cell does nothing (course.check)
+              "COURSE_CHECK_RUNNING": "1"}
 
 
 class SandboxUnavailable(RuntimeError):

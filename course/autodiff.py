@@ -196,7 +196,7 @@ def backward(root: TensorNode, goutput=None) -> None:
             raise NotImplementedError(
                 f"{opnode.op.__name__}.backward is not written yet: do its exercise first"
             ) from err
-        for inp, grad in zip(opnode.inputs, _as_gradients(opnode.op, result, opnode.inputs), strict=True):
+        for inp, grad in zip(opnode.inputs, _as_gradients(opnode.op, result, opnode.inputs)):
             grad = np.asarray(grad, dtype=np.float64)
             if grad.shape != inp.shape:
                 raise ValueError(
@@ -392,7 +392,9 @@ def check_graph(build: Callable, reference: Callable, inputs: Sequence[np.ndarra
     Returns a `GradReport` with one row per input.
     """
     names = list(names or [f"x{i}" for i in range(len(inputs))])
-    leaves = [TensorNode(x, name=n) for x, n in zip(inputs, names, strict=True)]
+    if len(names) != len(inputs):
+        raise ValueError(f"check_graph needs one name per input: got {len(inputs)} inputs and {len(names)} names")
+    leaves = [TensorNode(x, name=n) for x, n in zip(inputs, names)]
     try:
         root = build(*leaves)
     except NotImplementedError as err:
@@ -410,16 +412,18 @@ def check_graph(build: Callable, reference: Callable, inputs: Sequence[np.ndarra
 
 
 def _summary(value: np.ndarray) -> str:
+    """A number for a single number; the shape, in brackets, for an array (never mistaken for a value)."""
     if value.size == 1:
         return f"{float(value.reshape(())):.3g}"
-    return "x".join(map(str, value.shape))
+    return "[" + "\u00d7".join(map(str, value.shape)) + "]"
 
 
 def draw_graph(root: TensorNode, ax=None):
     """Draw the graph of `root`: tensor nodes as circles, op nodes as boxes.
 
-    Above each tensor node its value in green (the number, or the shape of an array),
-    below it its gradient in red, as the lectures draw them. Returns the axes.
+    Above each tensor node its value in green (the number, or the shape of an array in
+    brackets, [4×3]), below it its gradient in red, as the lectures draw them. Name the
+    leaves (TensorNode(W1, name="W1")) to see them labelled. Returns the axes.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle

@@ -155,7 +155,7 @@ class Circuit:
                 f"got {len(args)}"
             )
         values = {}
-        for name, v in zip(self.inputs, args, strict=True):
+        for name, v in zip(self.inputs, args):
             try:
                 values[name] = float(v)
             except (TypeError, ValueError):
@@ -411,7 +411,7 @@ def _layout(circuit):
         ys[g.output] = sum(ys[w] for w in g.inputs) / len(g.inputs)
         by_col.setdefault(depth[g.output], []).append(g.output)
         col = sorted(by_col[depth[g.output]], key=lambda n: -ys[n])
-        for above, below in zip(col, col[1:], strict=False):
+        for above, below in zip(col, col[1:]):
             if ys[above] - ys[below] < 0.8 * _ROW:
                 ys[below] = ys[above] - 0.8 * _ROW
     return depth, ys
@@ -509,6 +509,6 @@ def draw_backward(circuit: Circuit, backward, *args, ax=None):
     if len(mine) != len(expected) or rel_error(mine, expected, floor) > RTOL_OK * 100:
         print(f"{name} does not match finite differences yet: drawing the forward pass only.")
         return draw_circuit(circuit, values, ax=ax)
-    grads = dict(nudged, **dict(zip(circuit.inputs, mine, strict=True)))
+    grads = dict(nudged, **dict(zip(circuit.inputs, mine)))
     return draw_circuit(circuit, values, grads, ax=ax,
                         title=f"{circuit.title}: gradients from {name}")

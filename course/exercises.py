@@ -166,7 +166,7 @@ def _copies(value):
 
 def _same(value, before) -> bool:
     if isinstance(value, (tuple, list)):
-        return len(value) == len(before) and all(_same(v, b) for v, b in zip(value, before, strict=True))
+        return len(value) == len(before) and all(_same(v, b) for v, b in zip(value, before))
     if isinstance(value, np.ndarray):
         return np.array_equal(value, before, equal_nan=True)
     return value == before
@@ -179,7 +179,7 @@ def _named(names: list[str], grads, what: str) -> dict:
     if not isinstance(grads, (tuple, list)) or len(grads) != len(names):
         got = len(grads) if isinstance(grads, (tuple, list)) else 1
         raise ValueError(f"{what} returned {got} value(s), expected {len(names)}: ({', '.join(names)})")
-    return {n: np.asarray(g, dtype=np.float64) for n, g in zip(names, grads, strict=True)}
+    return {n: np.asarray(g, dtype=np.float64) for n, g in zip(names, grads)}
 
 
 class Convention:
@@ -581,7 +581,8 @@ def _net(n, d, h, c, reg, scale=1.0):
 
 def _op(forward, name, *shapes, **constants):
     names = [p for p in _params(forward) if p not in constants]
-    return Case(name, {n: Normal(s) for n, s in zip(names, shapes, strict=True)}
+    assert len(names) == len(shapes), (name, names, shapes)
+    return Case(name, {n: Normal(s) for n, s in zip(names, shapes)}
                 | {k: Fixed(v) for k, v in constants.items()})
 
 

@@ -293,7 +293,7 @@ class GradReport:
         rows = [self._HEAD, *self._rows()]
         widths = [max(len(str(r[i])) for r in rows) for i in range(len(self._HEAD))]
         lines = [self.summary(), ""]
-        lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
         notes = list(self.problems)
         for c in self.inputs:
             notes += [f"{c.name}: {p}" for p in c.problems]
@@ -488,11 +488,11 @@ def check_gradients(f, inputs, grads, names=None, *, method="auto", seed=0, h=H,
             f"check_gradients needs one gradient and one name per input: got {len(inputs)} "
             f"inputs, {len(grads)} gradients and {len(names)} names"
         )
-    inputs = [_require_float64(n, x) for n, x in zip(names, inputs, strict=True)]
+    inputs = [_require_float64(n, x) for n, x in zip(names, inputs)]
     rng = np.random.default_rng(seed)
     report = GradReport(title=title, method=method, inputs=[])
     used = set()
-    for i, (name, x, g) in enumerate(zip(names, inputs, grads, strict=True)):
+    for i, (name, x, g) in enumerate(zip(names, inputs, grads)):
         c = InputCheck(name=name, shape=x.shape)
         report.inputs.append(c)
         if not _check_analytic_shape(c, g, x):
@@ -534,7 +534,7 @@ def _same(a, b):
         a, b = np.asarray(a), np.asarray(b)
         return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     try:
@@ -605,7 +605,7 @@ def check_backward(forward, backward, *inputs, dout=None, method="auto", seed=0,
     # zeroed entries in place must not move the point where its gradient is judged.
     def scalar(*xs):
         args = list(before)
-        for i, x in zip(diff, xs, strict=True):
+        for i, x in zip(diff, xs):
             args[i] = x
         return float(np.sum(np.asarray(forward(*args)[0]) * dout_before))
 

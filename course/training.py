@@ -265,7 +265,7 @@ def plot_history(history, smooth=20):
     return fig
 
 
-def plot_weights(W1, image_shape=(8, 8), columns=8, max_units=32):
+def plot_weights(W1, image_shape=(8, 8), columns=8, max_units=32, title="first-layer weights"):
     """The first layer's weights as images: column j of W1 (D, H) reshaped to image_shape.
 
     W1 may also be a `History`, whose trained ``params["W1"]`` is shown. Each hidden unit
@@ -291,5 +291,5 @@ def plot_weights(W1, image_shape=(8, 8), columns=8, max_units=32):
             w = W1[:, j].reshape(image_shape)
             lim = np.abs(w).max() or 1.0  # symmetric color range: 0 is always mid-gray
             ax.imshow(w, cmap="gray", vmin=-lim, vmax=lim)
-    fig.suptitle(f"first-layer weights of {units} hidden units")
+    fig.suptitle(f"{title} of {units} hidden units")
     return fig
