@@ -198,6 +198,8 @@ def grade_class(
             "is complete (files are replaced whole, a grade is marked done only once the gradebook "
             "holds it); free some space and run the same command again to grade the rest."
         ) from e
+    finally:
+        executor.close()
 
 
 @dataclass

@@ -66,6 +66,9 @@ class Executor:
         """Yield (job, (result, feedback) or the exception that stopped it, more ready) per job."""
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Free what the executor holds between runs (worker processes); it may be used again."""
+
 
 class WorkerLost(RuntimeError):
     """The process grading a notebook died, again and again (the message says where)."""
@@ -78,17 +81,30 @@ def _why(error: BaseException) -> str:
 
 
 class LocalPool(Executor):
-    """A pool of worker processes on this machine; a worker lost mid-task gets its task again once."""
+    """A pool of worker processes on this machine, kept for every `run` of a grading run (the
+    preflight, then the class: spawning workers costs a second); `close` ends it. A worker lost
+    mid-task gets its task again once, in a fresh pool."""
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
         self.where = f"local pool of {self.workers} processes"
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _fresh_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        return self._pool
+
+    def close(self, wait: bool = True) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=not wait)
+            self._pool = None
 
     def _completed(self, jobs, options):
         pending, attempts = list(jobs), dict.fromkeys(jobs, 0)
         while pending:
             retry = []
-            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+            pool = self._fresh_pool()
             try:
                 futures = {pool.submit(grade_and_render, j.task, j.source, j.release, options, j.files): j
                            for j in pending}
@@ -109,7 +125,8 @@ class LocalPool(Executor):
                         outcome = e
                     yield job, outcome, len(finished) > taken
             except BaseException:  # Ctrl-C: stop now; finished results are already recorded
-                pool.shutdown(wait=False, cancel_futures=True)
+                self.close(wait=False)
                 raise
-            pool.shutdown()
+            if retry:  # the pool is broken: the next round gets a new one
+                self.close()
             pending = retry

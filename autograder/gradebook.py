@@ -27,7 +27,7 @@ from nbgrader.api import (
 from sqlalchemy.exc import SAWarning
 
 from autograder.model import NotebookResult
-from autograder.nbgrader_glue import alembic_on_path
+from autograder.nbgrader_glue import alembic_on_path, use_alembic_head
 
 
 class GradebookWriter:
@@ -42,6 +42,7 @@ class GradebookWriter:
 
     def __init__(self, db_url: str, *, batch: int = 100, period: float = 1.0):
         alembic_on_path()
+        use_alembic_head()
         self.gb = Gradebook(db_url)  # creates the tables of a new database (SQLite or a server)
         self.batch, self.period = batch, period
         self._pending: list[Callable[[], None]] = []

@@ -7,6 +7,7 @@ crash-proof version of.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -21,6 +22,32 @@ from autograder.paths import ASSIGNMENTS, ROOT
 
 class GraderError(Exception):
     """The grader could not do its job (bad folder, unknown assignment...): exit non-zero."""
+
+
+@functools.cache
+def alembic_head() -> str:
+    """The schema version nbgrader stamps on a new gradebook, read in this process.
+
+    nbgrader asks the `alembic` command for it (`nbgrader.api.get_alembic_version`) each
+    time it creates a gradebook: a subprocess that costs seconds, twice per grading run
+    (the gradebook, and the throwaway one of generate_assignment). Alembic's own API
+    reads the same migration scripts in a fraction of a second; the answer is the same
+    (tests/autograder/test_gradebook.py checks it).
+    """
+    import nbgrader
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", os.path.join(os.path.dirname(nbgrader.__file__), "alembic"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def use_alembic_head() -> None:
+    """Make nbgrader take the schema version from `alembic_head` (no subprocess)."""
+    import nbgrader.api
+
+    nbgrader.api.get_alembic_version = alembic_head
 
 
 def alembic_on_path() -> None:
@@ -70,6 +97,7 @@ def generate(assignments: list[str], db_url: str, workdir: Path, source: Path = 
     from nbgrader.apps import NbGraderAPI
 
     alembic_on_path()
+    use_alembic_head()
     known = assignment_ids(source)
     unknown = [a for a in assignments if a not in known]
     if unknown:

@@ -142,3 +142,17 @@ def test_saving_again_overwrites_instead_of_duplicating(db_url):
     book = read(db_url)
     assert list(book) == ["alice"]
     assert set(book["alice"]["scores"].values()) == {0.5}
+
+
+def test_the_schema_version_is_the_one_alembic_gives():
+    """Does the in-process schema version (no `alembic` subprocess) equal what alembic's command says?"""
+    import subprocess
+
+    from nbgrader.api import _temp_alembic_ini
+
+    from autograder.nbgrader_glue import alembic_head, alembic_on_path
+
+    alembic_on_path()
+    with _temp_alembic_ini("sqlite:////tmp/unused.db") as ini:  # as nbgrader's own get_alembic_version
+        heads = subprocess.check_output(["alembic", "-c", ini, "heads"], text=True)
+    assert heads.split()[0] == alembic_head()
