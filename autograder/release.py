@@ -33,7 +33,7 @@ def build_course_wheel(dest: Path) -> Path:
     info = f"{DIST}-{version}.dist-info"
     files = {
         f"course/{p.relative_to(ROOT / 'course').as_posix()}": p.read_bytes()
-        for p in sorted((ROOT / "course").rglob("*.py"))
+        for p in sorted((ROOT / "course").rglob("*")) if p.suffix in (".py", ".json")
     }
     files[f"{info}/METADATA"] = (
         "Metadata-Version: 2.1\n"

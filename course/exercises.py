@@ -35,6 +35,7 @@ import numpy as np
 
 from course import autodiff, circuits, gradcheck, layers, losses, training
 from course.gradcheck import GradReport
+from course.misconceptions import CATALOG
 
 __all__ = ["EXERCISES", "Case", "CheckFailed", "Exercise", "NotWrittenYet", "check", "exercise"]
 
@@ -172,6 +173,10 @@ def _same(value, before) -> bool:
     return value == before
 
 
+class ModifiedInput(ValueError):
+    """An answer changed its inputs (its cache) in place."""
+
+
 def _named(names: list[str], grads, what: str) -> dict:
     """{name: array} of a function's gradients, in order; a clear error for the wrong count."""
     if len(names) == 1 and not isinstance(grads, tuple):
@@ -244,7 +249,7 @@ class Backward(Convention):
         with counted():
             grads = fn(inputs["dout"], cache)
         if not _same(cache, before):
-            raise ValueError(f"{getattr(fn, '__name__', 'backward')} modified its cache in place: work on a copy")
+            raise ModifiedInput(f"{getattr(fn, '__name__', 'backward')} modified its cache in place: work on a copy")
         return _named(self.parts(), grads, getattr(fn, "__name__", "backward"))
 
     def check(self, fn, inputs, namespace, seed, title, case):
@@ -502,6 +507,9 @@ class Exercise:
     #: a large input on which any per-entry numerical method (finite differences, complex
     #: steps, extrapolation) costs far more than the analytic backward pass (the grader times it)
     cost: Case | None = None
+    #: the known mistakes on it, each with a code and a sentence (`course.diagnosis`); the
+    #: answer key holds an implementation of each (solutions/bugs)
+    misconceptions: tuple = ()
 
     def __post_init__(self):
         if not self.function:
@@ -620,23 +628,23 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in [
         Case("a random point", {"x": Number(), "y": Number()}),
         Case("y larger than x", {"x": Number(-1.0), "y": Number(3.0)}),
         Case("a tie: x = y (the gradient goes to x)", {"x": Number(), "y": Same("x")}, beside={"x": 1e-3}),
-    )),
+    ), misconceptions=CATALOG['max_gradient']),
     Exercise("compound_backward", _CIRCUITS, Circuit(circuits.compound), points=2, count_forward=False, cases=(
         Case("the lecture's x = -2, y = 5, z = -4", {"x": Number(-2.0), "y": Number(5.0), "z": Number(-4.0)}),
         Case("a random point", {"x": Number(), "y": Number(), "z": Number()}),
         Case("another random point", {"x": Number(), "y": Number(), "z": Number()}),
-    )),
+    ), misconceptions=CATALOG['compound_backward']),
     Exercise("neuron_backward", _CIRCUITS, Circuit(circuits.neuron), points=2, count_forward=False, cases=(
         Case("the lecture's w = [2, -3, -3], x = [-1, -2]",
              {"w": Numbers(3, (2.0, -3.0, -3.0)), "x": Numbers(2, (-1.0, -2.0))}),
         Case("random weights and inputs", {"w": Numbers(3, scale=1.0), "x": Numbers(2, scale=2.0)}),
         Case("other random weights and inputs", {"w": Numbers(3, scale=1.0), "x": Numbers(2, scale=2.0)}),
-    )),
+    ), misconceptions=CATALOG['neuron_backward']),
     Exercise("staged_backward", _CIRCUITS, Circuit(circuits.staged), points=3, count_forward=False, cases=(
         Case("the lecture's x = 3, y = -4", {"x": Number(3.0), "y": Number(-4.0)}),
         Case("a random point", {"x": Number(scale=2.0), "y": Number(scale=2.0)}),
         Case("x = y", {"x": Number(scale=2.0), "y": Same("x")}),
-    )),
+    ), misconceptions=CATALOG['staged_backward']),
     Exercise("patterns_backward", _CIRCUITS, Circuit(circuits.patterns), points=2, count_forward=False, cases=(
         Case("the lecture's x = 3, y = -4, z = 2, w = -1",
              {"x": Number(3.0), "y": Number(-4.0), "z": Number(2.0), "w": Number(-1.0)}),
@@ -644,45 +652,45 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in [
         Case("w larger than z", {"x": Number(), "y": Number(), "z": Number(-2.0), "w": Number(1.5)}),
         Case("a tie: z = w (the max's gradient goes to z)",
              {"x": Number(), "y": Number(), "z": Number(), "w": Same("z")}, beside={"z": 1e-3}),
-    )),
+    ), misconceptions=CATALOG['patterns_backward']),
     # notebook 02: layers
     Exercise("affine_backward", _LAYERS, Backward(layers.affine_forward), points={"dx": 1, "dw": 1, "db": 1},
              cases=(_affine("x (3, 2, 3), w (6, 5)", (3, 2, 3), 5),
                     _affine("square: x (4, 4), w (4, 4)", (4, 4), 4),
                     _affine("N=1: x (1, 3), w (3, 2)", (1, 3), 2),
                     _affine("x (2, 2, 2, 2), w (8, 3)", (2, 2, 2, 2), 3)),
-             cost=_affine("large: x (256, 512), w (512, 256)", (256, 512), 256)),
+             cost=_affine("large: x (256, 512), w (512, 256)", (256, 512), 256), misconceptions=CATALOG['affine_backward']),
     Exercise("relu_backward", _LAYERS, Backward(layers.relu_forward), points=2, cases=_elementwise(gap=0.1),
-             cost=_elementwise_cost(gap=0.1)),
+             cost=_elementwise_cost(gap=0.1), misconceptions=CATALOG['relu_backward']),
     Exercise("sigmoid_backward", _LAYERS, Backward(layers.sigmoid_forward), points=2, cases=_elementwise(),
-             cost=_elementwise_cost()),
+             cost=_elementwise_cost(), misconceptions=CATALOG['sigmoid_backward']),
     Exercise("tanh_backward", _LAYERS, Backward(layers.tanh_forward), points=1, cases=_elementwise(),
-             cost=_elementwise_cost()),
+             cost=_elementwise_cost(), misconceptions=CATALOG['tanh_backward']),
     Exercise("leaky_relu_backward", _LAYERS, Backward(layers.leaky_relu_forward, constants=("alpha",)), points=1,
              cases=_elementwise(gap=0.1, alpha=0.1)
              + (Case("alpha = 0: a plain relu", {"x": Normal((3, 4), gap=0.1), "alpha": Fixed(0.0)}),),
-             cost=_elementwise_cost(gap=0.1, alpha=0.1)),
+             cost=_elementwise_cost(gap=0.1, alpha=0.1), misconceptions=CATALOG['leaky_relu_backward']),
     # notebook 03: losses
     Exercise("softmax_loss", _LOSSES, Loss(losses.softmax_loss_forward), points={"loss": 2, "dx": 3},
-             cases=(_TINY_SCORES, *_LOSS_CASES), cost=_LARGE_BATCH),
+             cases=(_TINY_SCORES, *_LOSS_CASES), cost=_LARGE_BATCH, misconceptions=CATALOG['softmax_loss']),
     Exercise("svm_loss", _LOSSES, Loss(losses.svm_loss_forward), points={"loss": 2, "dx": 3},
              cases=(_TINY_SCORES, *_LOSS_CASES) + (
         Case("all-zero scores: every wrong class has a margin of exactly 1",
              {"x": Normal((3, 4), scale=0.0), "y": Labels(3, 4)}),
-    ), cost=_LARGE_BATCH),
+    ), cost=_LARGE_BATCH, misconceptions=CATALOG['svm_loss']),
     # notebook 04: the two-layer net
     Exercise("two_layer_net_loss", _NET, NetLoss(), points={"loss": 2, "W1": 2, "b1": 2, "W2": 2, "b2": 2}, cases=(
         _net(4, 5, 7, 3, 0.05), _net(1, 6, 4, 3, 0.1), _net(8, 3, 5, 4, 0.0), _net(5, 8, 6, 10, 1.0),
-    ), cost=_net(128, 256, 256, 10, 0.01, scale=0.1)),
+    ), cost=_net(128, 256, 256, 10, 0.01, scale=0.1), misconceptions=CATALOG['two_layer_net_loss']),
     Exercise("two_layer_net_loss_accuracy", _NET, Training(), points=5, function="two_layer_net_loss",
              requires=("two_layer_net_loss",), count_forward=False,
              cases=(Case("training on the digits", {"seed": Number(scale=1e6)}),)),
     # notebook 05: autodiff
-    *[Exercise(name, _AUTODIFF, convention, points=pts, count_forward=False, cases=tuple(cases))
+    *[Exercise(name, _AUTODIFF, convention, points=pts, count_forward=False, cases=tuple(cases), misconceptions=CATALOG.get(name, ()))
       for name, convention, pts, cases in _ops()],
     Exercise("Linear", _AUTODIFF, Module(), points=2, count_forward=False, requires=("Plus", "MatMul", "Expand"),
              cases=(_affine("x (4, 3), w (3, 2)", (4, 3), 2), _affine("N=1: x (1, 3), w (3, 2)", (1, 3), 2),
-                    _affine("square: x (3, 3), w (3, 3)", (3, 3), 3))),
+                    _affine("square: x (3, 3), w (3, 3)", (3, 3), 3)), misconceptions=CATALOG['Linear']),
     Exercise("two_layer_net", _AUTODIFF, GraphLoss(), points=2, count_forward=False, needs=("Linear",),
              requires=("Linear", "Sigmoid", "Multiply"),
              cases=(_net(4, 3, 5, 3, 0.1), _net(1, 3, 4, 2, 0.0), _net(4, 3, 5, 3, 0.0, scale=30.0))),
@@ -752,6 +760,16 @@ def _show(report) -> None:
     display(report)
 
 
+def _named_mistake(ex: Exercise, fn, namespace: dict, message: str) -> str:
+    """A check's message, led by the misconception the answer shows, when it is a known one."""
+    from course import diagnosis
+
+    codes = diagnosis.check_diagnosis(ex, fn, namespace)
+    if not codes:
+        return message
+    return f"NOT YET: {diagnosis.sentences(ex, codes)}\n{message.removeprefix('NOT YET: ')}"
+
+
 def check(name: str, fn, *, seed: int = 0, show: bool = True, namespace: dict | None = None) -> None:
     """Check your answer to an exercise on every kind of input it is graded on.
 
@@ -772,15 +790,15 @@ def check(name: str, fn, *, seed: int = 0, show: bool = True, namespace: dict | 
         except Exception as exc:  # the answer itself raised: show where, in its own lines
             lines = _your_lines(exc)
             detail = str(exc).strip().splitlines()
-            raise CheckFailed(
+            raise CheckFailed(_named_mistake(ex, fn, namespace, (
                 f"NOT YET: {title} raised {type(exc).__name__}"
-                f"{': ' + detail[0] if detail else ''} (on {case.name})" + (f"\n{lines}" if lines else "")
+                f"{': ' + detail[0] if detail else ''} (on {case.name})" + (f"\n{lines}" if lines else "")))
             ) from None
         if not report.ok:
             report.title = f"{title} on {case.name}"
             if show:
                 _show(report)
-            raise CheckFailed(report.summary())
+            raise CheckFailed(_named_mistake(ex, fn, namespace, report.summary()))
     if show:
         kinds = "; ".join(c.name for c in ex.cases)
         print(f"OK: {title} is right on every kind of input it is graded on ({kinds}).")

@@ -16,8 +16,8 @@ from solutions.bugs import Bug
 _OP = "needs: Op"
 
 
-def _bug(exercise: str, name: str, description: str, source: str) -> Bug:
-    return Bug(exercise, name, description, dedent(source).strip() + "\n")
+def _bug(exercise: str, name: str, code: str, description: str, source: str) -> Bug:
+    return Bug(exercise, name, code, description, dedent(source).strip() + "\n")
 
 
 _PLUS_FORWARD = '''
@@ -61,34 +61,34 @@ class Expand(Op):
 '''
 
 
-def _op(exercise, name, description, forward, backward_body):
+def _op(exercise, name, code, description, forward, backward_body):
     """A bug that keeps the given forward and replaces the body of backward."""
     backward = "\n    @staticmethod\n    def backward(context, goutput):\n" + "".join(
         f"        {line}\n" for line in dedent(backward_body).strip().split("\n")
     )
-    return _bug(exercise, name, f"{description}; {_OP}", forward.strip("\n") + "\n" + backward)
+    return _bug(exercise, name, code, f"{description}; {_OP}", forward.strip("\n") + "\n" + backward)
 
 
 BUGS = [
-    _op("Plus", "one_gradient",
+    _op("Plus", "one_gradient", "one-gradient",
         "returns goutput alone: one gradient for two inputs",
         _PLUS_FORWARD, "return goutput"),
-    _op("Plus", "split_in_half",
+    _op("Plus", "split_in_half", "split-in-half",
         "splits the gradient between the inputs (goutput / 2 each) instead of copying it",
         _PLUS_FORWARD, "return goutput / 2, goutput / 2"),
-    _op("Multiply", "not_swapped",
+    _op("Multiply", "not_swapped", "not-swapped",
         "gives each factor its own value (goutput * a for a) instead of the other factor's",
         _MULTIPLY_FORWARD, 'a, b = context["a"], context["b"]\nreturn goutput * a, goutput * b'),
-    _op("Multiply", "no_upstream",
+    _op("Multiply", "no_upstream", "no-upstream",
         "returns the local derivatives (b, a) without multiplying by goutput",
         _MULTIPLY_FORWARD, 'a, b = context["a"], context["b"]\nreturn b, a'),
-    _op("MatMul", "no_transpose",
+    _op("MatMul", "no_transpose", "missing-transpose",
         "goutput @ b and a @ goutput: no transposes (runs only when every size agrees)",
         _MATMUL_FORWARD, 'a, b = context["a"], context["b"]\nreturn goutput @ b, a @ goutput'),
-    _op("MatMul", "gb_transposed",
+    _op("MatMul", "gb_transposed", "gb-transposed",
         "gb = goutput.T @ a: the transpose of the right gradient, shaped (M, D)",
         _MATMUL_FORWARD, 'a, b = context["a"], context["b"]\nreturn goutput @ b.T, goutput.T @ a'),
-    _bug("Sigmoid", "input_not_output",
+    _bug("Sigmoid", "input_not_output", "input-as-output",
          f"saves the input x and returns goutput * x * (1 - x), as if x were the output; {_OP}, sigmoid",
          '''
          class Sigmoid(Op):
@@ -102,7 +102,7 @@ BUGS = [
                  x = context["x"]
                  return goutput * x * (1 - x)
          '''),
-    _bug("Sigmoid", "no_upstream",
+    _bug("Sigmoid", "no_upstream", "no-upstream",
          f"returns the local derivative sigx (1 - sigx) without the factor goutput; {_OP}, sigmoid",
          '''
          class Sigmoid(Op):
@@ -117,19 +117,19 @@ BUGS = [
                  sigx = context["sigx"]
                  return sigx * (1 - sigx)
          '''),
-    _op("RowSum", "wrong_axis",
+    _op("RowSum", "wrong_axis", "wrong-axis",
         "copies goutput down the columns instead of along the rows: (M, N), transposed",
         _ROWSUM_FORWARD, 'm = context["m"]\nreturn np.repeat(goutput[None, :], m, axis=0)'),
-    _op("RowSum", "ones_only",
+    _op("RowSum", "ones_only", "no-upstream",
         "returns ones (N, M): the local derivative, not multiplied by goutput",
         _ROWSUM_FORWARD, 'm = context["m"]\nreturn np.ones((goutput.shape[0], m))'),
-    _op("Expand", "first_row",
+    _op("Expand", "first_row", "first-row",
         "returns the gradient of the first copy only (goutput[0]), not the sum over copies",
         _EXPAND_FORWARD, "return goutput[0]"),
-    _op("Expand", "mean_not_sum",
+    _op("Expand", "mean_not_sum", "mean-not-sum",
         "averages the gradients of the copies (mean over axis 0) instead of adding them",
         _EXPAND_FORWARD, "return goutput.mean(axis=0)"),
-    _bug("Linear", "bias_detached",
+    _bug("Linear", "bias_detached", "bias-detached",
          "adds the bias as a new leaf holding a copy of b.value, so b never gets a gradient "
          "(the bias is not summed back over the batch); needs: TensorNode, Plus, MatMul",
          '''
@@ -146,7 +146,7 @@ BUGS = [
                  bias = TensorNode(np.repeat(self.b.value[None], n, axis=0))
                  return Plus.apply(MatMul.apply(x, self.w), bias)
          '''),
-    _bug("Linear", "no_bias",
+    _bug("Linear", "no_bias", "no-bias",
          "forgets the bias: x @ w only; needs: TensorNode, MatMul",
          '''
          class Linear:

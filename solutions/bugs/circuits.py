@@ -13,18 +13,18 @@ from textwrap import dedent
 from solutions.bugs import Bug
 
 
-def _bug(exercise: str, name: str, description: str, source: str) -> Bug:
-    return Bug(exercise, name, description, dedent(source).strip() + "\n")
+def _bug(exercise: str, name: str, code: str, description: str, source: str) -> Bug:
+    return Bug(exercise, name, code, description, dedent(source).strip() + "\n")
 
 
 MAX = [
-    _bug("max_gradient", "both_inputs",
+    _bug("max_gradient", "both_inputs", "max-as-add",
          "max treated like add: both inputs get gradient 1 (the smaller one should get 0)",
          """
          def max_gradient(x, y):
              return 1.0, 1.0
          """),
-    _bug("max_gradient", "routes_to_smaller",
+    _bug("max_gradient", "routes_to_smaller", "max-to-smaller",
          "comparison the wrong way round: the gradient goes to the smaller input",
          """
          def max_gradient(x, y):
@@ -34,7 +34,7 @@ MAX = [
 ]
 
 COMPOUND = [
-    _bug("compound_backward", "local_without_upstream",
+    _bug("compound_backward", "local_without_upstream", "no-upstream",
          "dx, dy are the add gate's local gradients (1) without the upstream dq = z",
          """
          def compound_backward(x, y, z):
@@ -44,7 +44,7 @@ COMPOUND = [
              dy = 1.0
              return dx, dy, dz
          """),
-    _bug("compound_backward", "multiply_not_swapped",
+    _bug("compound_backward", "multiply_not_swapped", "multiply-not-swapped",
          "multiply gate not swapped: each factor gets its own value instead of the other's",
          """
          def compound_backward(x, y, z):
@@ -56,7 +56,7 @@ COMPOUND = [
 ]
 
 NEURON = [
-    _bug("neuron_backward", "sigmoid_grad_of_input",
+    _bug("neuron_backward", "sigmoid_grad_of_input", "sigmoid-of-input",
          "sigmoid's local gradient (1 - s) s evaluated at the input dot instead of the output s",
          """
          def neuron_backward(w, x):
@@ -64,7 +64,7 @@ NEURON = [
              ddot = (1 - dot) * dot
              return [x[0] * ddot, x[1] * ddot, ddot], [w[0] * ddot, w[1] * ddot]
          """),
-    _bug("neuron_backward", "bias_local_only",
+    _bug("neuron_backward", "bias_local_only", "no-upstream",
          "the bias gets its local gradient 1 without the upstream ddot",
          """
          def neuron_backward(w, x):
@@ -73,7 +73,7 @@ NEURON = [
              ddot = (1 - f) * f
              return [x[0] * ddot, x[1] * ddot, 1.0], [w[0] * ddot, w[1] * ddot]
          """),
-    _bug("neuron_backward", "weights_not_swapped",
+    _bug("neuron_backward", "weights_not_swapped", "multiply-not-swapped",
          "multiply not swapped: dw from w and dx from x instead of the other factor",
          """
          def neuron_backward(w, x):
@@ -85,7 +85,7 @@ NEURON = [
 ]
 
 STAGED = [
-    _bug("staged_backward", "forgot_plus_equals",
+    _bug("staged_backward", "forgot_plus_equals", "forgot-plus-equals",
          "= instead of += where x and y fork: only the last path's gradient survives",
          """
          def staged_backward(x, y):
@@ -105,7 +105,7 @@ STAGED = [
              dy = ((1 - sigy) * sigy) * dnum
              return dx, dy
          """),
-    _bug("staged_backward", "reciprocal_sign",
+    _bug("staged_backward", "reciprocal_sign", "reciprocal-sign",
          "sign error in the 1/x gate: d(1/den) = +1/den**2 instead of -1/den**2",
          """
          def staged_backward(x, y):
@@ -122,7 +122,7 @@ STAGED = [
              dy = dxpy + ((1 - sigy) * sigy) * dnum
              return dx, dy
          """),
-    _bug("staged_backward", "square_missing_two",
+    _bug("staged_backward", "square_missing_two", "square-missing-two",
          "the square gate's local gradient taken as xpy instead of 2 xpy",
          """
          def staged_backward(x, y):
@@ -142,14 +142,14 @@ STAGED = [
 ]
 
 PATTERNS = [
-    _bug("patterns_backward", "max_to_both",
+    _bug("patterns_backward", "max_to_both", "max-as-add",
          "max treated like add: z and w both receive the gradient",
          """
          def patterns_backward(x, y, z, w):
              ds = 2.0
              return y * ds, x * ds, ds, ds
          """),
-    _bug("patterns_backward", "add_halves",
+    _bug("patterns_backward", "add_halves", "gradients-halved",
          "add gate splits the gradient in halves instead of passing it on unchanged",
          """
          def patterns_backward(x, y, z, w):
@@ -160,7 +160,7 @@ PATTERNS = [
              dw = dm if w > z else 0.0
              return y * dxy, x * dxy, dz, dw
          """),
-    _bug("patterns_backward", "forgot_times_two",
+    _bug("patterns_backward", "forgot_times_two", "gradients-halved",
          "the final x2 gate forgotten: every gradient is half what it should be",
          """
          def patterns_backward(x, y, z, w):

@@ -12,12 +12,12 @@ from textwrap import dedent
 from solutions.bugs import Bug
 
 
-def _bug(exercise: str, name: str, description: str, source: str) -> Bug:
-    return Bug(exercise, name, description, dedent(source).strip() + "\n")
+def _bug(exercise: str, name: str, code: str, description: str, source: str) -> Bug:
+    return Bug(exercise, name, code, description, dedent(source).strip() + "\n")
 
 
 SOFTMAX = [
-    _bug("softmax_loss", "no_max_shift",
+    _bug("softmax_loss", "no_max_shift", "no-max-shift",
          "exp of the raw scores: right for small scores, overflows (inf, nan) for scores near 1e3",
          """
          def softmax_loss(x, y):
@@ -29,7 +29,19 @@ SOFTMAX = [
              dx[np.arange(n), y] -= 1
              return loss, dx / n
          """),
-    _bug("softmax_loss", "grad_not_divided_by_n",
+    _bug("softmax_loss", "max_shift_in_place", "modifies-input",
+         "x -= x.max(axis=1, keepdims=True) shifts the caller's scores in place: right numbers, changed input",
+         """
+         def softmax_loss(x, y):
+             n = x.shape[0]
+             x -= x.max(axis=1, keepdims=True)
+             logp = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+             loss = -logp[np.arange(n), y].sum() / n
+             dx = np.exp(logp)
+             dx[np.arange(n), y] -= 1
+             return loss, dx / n
+         """),
+    _bug("softmax_loss", "grad_not_divided_by_n", "grad-not-averaged",
          "the loss is averaged over the batch but dx is not divided by N (N=1 hides it)",
          """
          def softmax_loss(x, y):
@@ -41,7 +53,7 @@ SOFTMAX = [
              dx[np.arange(n), y] -= 1
              return loss, dx
          """),
-    _bug("softmax_loss", "loss_not_divided_by_n",
+    _bug("softmax_loss", "loss_not_divided_by_n", "loss-not-averaged",
          "the loss is summed over the batch while dx is averaged (N=1 hides it)",
          """
          def softmax_loss(x, y):
@@ -53,7 +65,7 @@ SOFTMAX = [
              dx[np.arange(n), y] -= 1
              return loss, dx / n
          """),
-    _bug("softmax_loss", "forgot_minus_one",
+    _bug("softmax_loss", "forgot_minus_one", "forgot-minus-one",
          "dx = probs / N: the -1 at the correct class forgotten (one entry per row wrong)",
          """
          def softmax_loss(x, y):
@@ -64,7 +76,7 @@ SOFTMAX = [
              dx = np.exp(logp)
              return loss, dx / n
          """),
-    _bug("softmax_loss", "column_indexing",
+    _bug("softmax_loss", "column_indexing", "wrong-class-index",
          "dx[:, y] -= 1 subtracts 1 in the columns of every label for every row",
          """
          def softmax_loss(x, y):
@@ -76,7 +88,7 @@ SOFTMAX = [
              dx[:, y] -= 1
              return loss, dx / n
          """),
-    _bug("softmax_loss", "sign_flipped",
+    _bug("softmax_loss", "sign_flipped", "sign-flipped",
          "dx = (onehot - probs) / N: the gradient of the negative loss",
          """
          def softmax_loss(x, y):
@@ -88,7 +100,7 @@ SOFTMAX = [
              dx[np.arange(n), y] += 1
              return loss, dx / n
          """),
-    _bug("softmax_loss", "normalized_over_batch",
+    _bug("softmax_loss", "normalized_over_batch", "normalized-over-batch",
          "probabilities normalized over the batch (axis=0) instead of over the classes",
          """
          def softmax_loss(x, y):
@@ -100,7 +112,7 @@ SOFTMAX = [
              dx[np.arange(n), y] -= 1
              return loss, dx / n
          """),
-    _bug("softmax_loss", "first_row_skipped",
+    _bug("softmax_loss", "first_row_skipped", "loop-off-by-one",
          "a loop over the examples that starts at 1: row 0 of dx stays zero",
          """
          def softmax_loss(x, y):
@@ -114,7 +126,7 @@ SOFTMAX = [
                  dx[i, y[i]] -= 1
              return loss, dx / n
          """),
-    _bug("softmax_loss", "last_label_missed",
+    _bug("softmax_loss", "last_label_missed", "loop-off-by-one",
          "the correct-class loop stops one short: one entry of dx, in the last row, is wrong",
          """
          def softmax_loss(x, y):
@@ -130,7 +142,7 @@ SOFTMAX = [
 ]
 
 SVM = [
-    _bug("svm_loss", "correct_class_in_hinge",
+    _bug("svm_loss", "correct_class_in_hinge", "correct-class-counted",
          "the correct class counted in the hinge sum: the loss is 1 too large (dx happens to be right)",
          """
          def svm_loss(x, y):
@@ -143,7 +155,7 @@ SVM = [
              dx[rows, y] -= dx.sum(axis=1)
              return loss, dx / n
          """),
-    _bug("svm_loss", "missing_correct_class_gradient",
+    _bug("svm_loss", "missing_correct_class_gradient", "no-correct-class-gradient",
          "dx = (margins > 0) / N: the -count at the correct class forgotten (one entry per row)",
          """
          def svm_loss(x, y):
@@ -155,7 +167,34 @@ SVM = [
              dx = (margins > 0).astype(float)
              return loss, dx / n
          """),
-    _bug("svm_loss", "grad_not_divided_by_n",
+    _bug("svm_loss", "loss_not_divided_by_n", "loss-not-averaged",
+         "the loss is summed over the batch while dx is averaged (N=1 hides it)",
+         """
+         def svm_loss(x, y):
+             n = x.shape[0]
+             rows = np.arange(n)
+             margins = np.maximum(0, x - x[rows, y][:, None] + 1)
+             margins[rows, y] = 0
+             loss = margins.sum()
+             dx = (margins > 0).astype(float)
+             dx[rows, y] -= dx.sum(axis=1)
+             return loss, dx / n
+         """),
+    _bug("svm_loss", "shifts_scores_in_place", "modifies-input",
+         "x -= x[rows, y][:, None] works on the caller's scores in place: right numbers, changed input",
+         """
+         def svm_loss(x, y):
+             n = x.shape[0]
+             rows = np.arange(n)
+             x -= x[rows, y][:, None]
+             margins = np.maximum(0, x + 1)
+             margins[rows, y] = 0
+             loss = margins.sum() / n
+             dx = (margins > 0).astype(float)
+             dx[rows, y] -= dx.sum(axis=1)
+             return loss, dx / n
+         """),
+    _bug("svm_loss", "grad_not_divided_by_n", "grad-not-averaged",
          "the loss is averaged over the batch but dx is not divided by N (N=1 hides it)",
          """
          def svm_loss(x, y):
@@ -168,7 +207,7 @@ SVM = [
              dx[rows, y] -= dx.sum(axis=1)
              return loss, dx
          """),
-    _bug("svm_loss", "counts_every_class",
+    _bug("svm_loss", "counts_every_class", "counts-every-class",
          "margins >= 0 on the clipped margins is always true: every class counted as violating",
          """
          def svm_loss(x, y):
@@ -182,7 +221,7 @@ SVM = [
              dx[rows, y] -= dx.sum(axis=1)
              return loss, dx / n
          """),
-    _bug("svm_loss", "minus_one_not_count",
+    _bug("svm_loss", "minus_one_not_count", "minus-one-not-count",
          "the correct class gets -1 instead of minus the number of violating classes",
          """
          def svm_loss(x, y):
@@ -195,7 +234,7 @@ SVM = [
              dx[rows, y] -= 1
              return loss, dx / n
          """),
-    _bug("svm_loss", "no_margin",
+    _bug("svm_loss", "no_margin", "margin-zero",
          "the hinge max(0, x_j - x_y) without the margin 1",
          """
          def svm_loss(x, y):
@@ -207,7 +246,7 @@ SVM = [
              dx[rows, y] -= dx.sum(axis=1)
              return loss, dx / n
          """),
-    _bug("svm_loss", "correct_class_sign",
+    _bug("svm_loss", "correct_class_sign", "correct-class-sign",
          "the correct class gets +count instead of -count",
          """
          def svm_loss(x, y):
@@ -220,7 +259,7 @@ SVM = [
              dx[rows, y] += dx.sum(axis=1)
              return loss, dx / n
          """),
-    _bug("svm_loss", "last_row_correct_class_missed",
+    _bug("svm_loss", "last_row_correct_class_missed", "loop-off-by-one",
          "the correct-class loop stops one short: one entry of dx, in the last row, is wrong",
          """
          def svm_loss(x, y):

@@ -40,31 +40,31 @@ _CORRECT = dedent('''
 ''').strip() + "\n"
 
 
-def _variant(name: str, description: str, old: str, new: str) -> Bug:
+def _variant(name: str, code: str, description: str, old: str, new: str) -> Bug:
     """The correct source with `old` replaced by `new` (which must occur exactly once)."""
     if _CORRECT.count(old) != 1:
         raise ValueError(f"bug {name}: {old!r} must occur exactly once in the correct source")
-    return Bug("two_layer_net_loss", name, description, _CORRECT.replace(old, new))
+    return Bug("two_layer_net_loss", name, code, description, _CORRECT.replace(old, new))
 
 
 BUGS = [
-    _variant("forgot_reg_gradient",
+    _variant("forgot_reg_gradient", "reg-gradient-missing",
              "the loss includes the L2 term but the weight gradients do not (reg=0 hides it)",
              "    dW1 += reg * W1\n    dW2 += reg * W2\n", ""),
-    _variant("reg_gradient_doubled",
+    _variant("reg_gradient_doubled", "reg-gradient-doubled",
              "2 * reg * W, the gradient of reg * sum(W**2), with the loss's 0.5 * reg convention",
              "    dW1 += reg * W1\n    dW2 += reg * W2\n",
              "    dW1 += 2 * reg * W1\n    dW2 += 2 * reg * W2\n"),
-    _variant("relu_mask_from_gradient",
+    _variant("relu_mask_from_gradient", "relu-mask-from-gradient",
              "the relu mask taken from the upstream gradient dh1 instead of the relu input a1",
              "da1 = dh1 * (a1 > 0)", "da1 = dh1 * (dh1 > 0)"),
-    _variant("db_not_summed",
+    _variant("db_not_summed", "db-not-summed",
              "db2 is the (N, C) upstream gradient itself, not its sum over the batch",
              "db2 = dscores.sum(axis=0)", "db2 = dscores"),
-    _variant("one_over_n_twice",
+    _variant("one_over_n_twice", "divided-by-n-twice",
              "divides by N in the softmax gradient and again for dW1: dW1 is N times too small",
              "dW1 = X.T @ da1", "dW1 = X.T @ da1 / n"),
-    _variant("missing_w2_transpose",
+    _variant("missing_w2_transpose", "missing-transpose",
              "dh1 = dscores @ W2: raises a shape error unless H == C, wrong values when H == C",
              "dh1 = dscores @ W2.T", "dh1 = dscores @ W2"),
 ]
