@@ -37,8 +37,11 @@ def execute(source: Path, timeout: int = TIMEOUT) -> nbformat.NotebookNode:
 
 def build(sources: list[Path] | None = None) -> list[Path]:
     """Bring each source notebook in step with the declarations and the answer key
-    (`autograder.sync`), execute it and write its answer key; returns the written paths."""
-    written = []
+    (`autograder.sync`), execute it and write its answer key; and the misconceptions'
+    fingerprints the student package ships (course/fingerprints.json); returns the written paths."""
+    from solutions.bugs import write_fingerprints
+
+    written = [write_fingerprints()]
     for source in sources or source_notebooks():
         if sync(source):
             written.append(source)

@@ -293,7 +293,7 @@ def _results(config: dict, graded: list[tuple[Found, NotebookResult]], sources: 
                 "max_score": r.max_score,
                 "output": r.message,
                 "visibility": hidden_when if r.question in hidden and not nothing_ran else "visible",
-                "extra_data": {"status": r.status, "flags": r.flags},
+                "extra_data": {"status": r.status, "flags": r.flags, "diagnosis": r.diagnosis},
             })
     if any(t["visibility"] != "visible" for t in tests):
         when = {"after_due_date": "after the due date", "after_published": "once grades are published",

@@ -140,6 +140,9 @@ def _with_verdict(status: str, message: str, points: float, verdict) -> tuple[st
                 f"{verdict.message} (the notebook's own test passed: it was fooled, or is weaker)", ",".join(flags))
     if not verdict.ok and (flags or verdict.score > 0):
         return Status.FAILED, verdict.score, verdict.message, ",".join(flags)
+    if verdict.advice and not message.startswith(f"NOT YET: {verdict.advice}"):
+        # the notebook's own words, led by the mistake the sealed check named
+        message = f"{verdict.advice} ({message})"
     return status, verdict.score, message, ",".join(flags)
 
 
@@ -231,6 +234,8 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
             notes.insert(0, task.note)
         if notes:
             message = message + " (" + "; ".join(notes) + ")"
-        rows.append(Row(task.student, task.assignment, task.notebook, gid, score, points, status, message, flags))
+        codes = ",".join(verdicts[gid].diagnosis) if gid in verdicts else ""
+        rows.append(Row(task.student, task.assignment, task.notebook, gid, score, points, status, message, flags,
+                        codes))
     return NotebookResult(task, rows, graded=dict(nb), seconds=time.monotonic() - start, left_out=sub.left_out,
                           found_by_name=restored.found_by_name)

@@ -56,6 +56,9 @@ class Row:
     #: what an instructor should look at: "sealed-disagrees" (the notebook's own test and
     #: the sealed check differ; the sealed one counts), "numerical-gradient"
     flags: str = ""
+    #: the codes of the misconceptions the answer shows, comma-separated (course.diagnosis):
+    #: empty when it is right, or wrong in no known way
+    diagnosis: str = ""
 
 
 @dataclass

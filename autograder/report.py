@@ -12,6 +12,7 @@ from urllib.parse import quote
 from autograder.lateness import report_section
 from autograder.model import Status
 from autograder.outputs import atomic_write
+from autograder.statistics import question_stats
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; }
@@ -111,6 +112,52 @@ def _question_plots(rows) -> str:
     return hist + "<h3>Statuses per question</h3>" + _png(fig)
 
 
+def _instructor_sentence(question: str, code: str) -> str:
+    from course.exercises import EXERCISES
+
+    ex = next((e for e in EXERCISES.values() if e.question == question), None)
+    return next((m.instructor for m in (ex.misconceptions if ex else ()) if m.code == code), "")
+
+
+def _mistakes_section(stats) -> str:
+    """What the class got wrong: each question's misconceptions, most frequent first, a plot
+    of the most frequent ones across the class, and a link to one example of each."""
+    rows = []
+    for q in stats:
+        for code, who in q.mistakes.items():
+            example = who[0]
+            rows.append([q.assignment, q.question, code, _instructor_sentence(q.question, code), len(who),
+                         f"{100 * len(who) / q.students:.0f}%",
+                         _Html(_feedback_link(example.student, example.assignment, example.notebook,
+                                              example.student))])
+    head = ("<h2 id='what-the-class-got-wrong'>What the class got wrong</h2>"
+            "<p>Each wrong answer whose numbers match a known misconception of its exercise (its catalog in "
+            "<code>course/misconceptions.py</code>) is counted here; <code>grades.csv</code> has the codes in "
+            "its <code>diagnosis</code> column, and the student's feedback names the mistake. Answers wrong in "
+            "no known way are not guessed at.</p>")
+    if not rows:
+        return head + "<p>No answer of this class showed a known misconception.</p>"
+    rows.sort(key=lambda r: (-r[4], r[0], r[1], r[2]))
+    return head + _mistakes_plot(rows[:15]) + _table(
+        ["assignment", "question", "misconception", "what the students did", "students", "share of the class",
+         "example"], rows)
+
+
+def _mistakes_plot(rows) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.0))
+    ax.barh(range(len(rows)), [r[4] for r in rows], color="#cf222e")
+    ax.set_yticks(range(len(rows)), [f"{r[1].removeprefix('test_')}: {r[2]}" for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("students")
+    ax.set_title("The most frequent misconceptions", fontsize=9)
+    return _png(fig)
+
+
 def write_report(out: Path, result) -> Path:
     """Write out/report.html from a `batch.ClassResult`."""
     rows, results = result.rows, result.results
@@ -131,12 +178,10 @@ def write_report(out: Path, result) -> Path:
         trouble = sorted({r.status for r in rows if r.student == s} - {"ok", "failed", "error"})
         per_student.append([s, *cells, total, ", ".join(trouble)])
 
-    per_question = []
-    for key in sorted({(r.assignment, r.question) for r in rows}):
-        qrows = [r for r in rows if (r.assignment, r.question) == key]
-        per_question.append([key[0], key[1], qrows[0].max_score,
-                             round(sum(r.score for r in qrows) / len(qrows), 2),
-                             f"{100 * sum(r.status == 'ok' for r in qrows) / len(qrows):.0f}%"])
+    stats = question_stats(rows)
+    per_question = [[q.assignment, q.question, q.points, round(q.mean, 2), round(q.spread, 2),
+                     f"{100 * q.full_marks:.0f}%", "-" if q.discrimination is None else round(q.discrimination, 2),
+                     ", ".join(f"{c} ({len(w)})" for c, w in q.mistakes.items())] for q in stats]
 
     by_worker = defaultdict(list)
     for res in results:
@@ -191,8 +236,13 @@ def write_report(out: Path, result) -> Path:
     parts += [
         "<h2>Statuses</h2>",
         _table(["status", "questions"], [[s, status_counts.get(s, 0)] for s in Status]),
+        _mistakes_section(stats),
         "<h2>Questions</h2>",
-        _table(["assignment", "question", "points", "mean score", "passed"], per_question),
+        "<p>Spread: the standard deviation of the score. Discrimination: the correlation of the question's "
+        "score with the score on the rest of the assignment (as PrairieLearn computes it; near 0 or below: "
+        "the question does not separate strong from weak answers; '-': no spread to correlate).</p>",
+        _table(["assignment", "question", "points", "mean score", "spread", "full marks", "discrimination",
+                "misconceptions"], per_question),
         "<h3>Score distribution per question</h3>",
         _question_plots(rows),
         "<h2>Flagged for a look</h2>",

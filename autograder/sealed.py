@@ -36,6 +36,7 @@ import numpy as np
 
 from autograder.harness import MIME
 from autograder.harness import MODULE as HARNESS_MODULE
+from course import diagnosis
 from course.exercises import EXERCISES, Exercise, Training
 
 #: A right answer agrees with the reference to this relative error (norm-wise): analytic
@@ -76,6 +77,10 @@ class Verdict:
     points: float
     message: str
     flags: tuple = ()
+    #: the codes of the misconceptions the answer shows (`course.diagnosis`), catalog order,
+    #: and what they say to the student
+    diagnosis: tuple = ()
+    advice: str = ""
 
     @property
     def ok(self) -> bool:
@@ -279,6 +284,51 @@ def _cost_verdict(ex: Exercise, cost: Cost) -> Verdict:
         "method): derive the backward pass instead (flagged for the instructor)"), ("numerical-gradient",))
 
 
+def _outcomes(question: str, drawn: list, answers: dict[str, dict]) -> list | None:
+    """What the answer did on each hidden input, as `course.diagnosis.outcomes` says it: arrays,
+    an error's kind, or "modified"; None when a case has no readable record (no diagnosis)."""
+    found = []
+    for i, (_, inputs) in enumerate(drawn):
+        record = answers.get(f"{question}.{i}")
+        if record is None:
+            return None
+        if "error" in record:
+            kind, _, message = str(record["error"]).partition(": ")
+            found.append(diagnosis.kind_of(kind, message))
+            continue
+        try:
+            arrays = _load(record)
+        except Exception:  # noqa: BLE001 (judged elsewhere; nothing to diagnose)
+            return None
+        arrays.pop("__forward_calls__", None)
+        after = {k.removeprefix("__after__."): arrays.pop(k) for k in list(arrays) if k.startswith("__after__.")}
+        changed = any(k in after and not np.array_equal(after[k], v, equal_nan=True) for k, v in inputs.items())
+        found.append("modified" if changed else {k: v.astype(np.float64) for k, v in arrays.items()})
+    return found
+
+
+def diagnosed(ex: Exercise, question: str, drawn: list, answers: dict[str, dict]) -> tuple[str, ...]:
+    """The misconceptions a wrong answer shows on its hidden inputs: its outcomes matched with
+    those of the answer key's implementation of each (run here, on the same inputs), then
+    the structural probes against the reference."""
+    import solutions
+    from solutions.bugs import signatures
+
+    answer = _outcomes(question, drawn, answers) if ex.misconceptions else None
+    if answer is None:
+        return ()
+    inputs = [i for _, i in drawn]
+    reference = diagnosis.outcomes(ex, solutions.reference(ex.function), inputs, solutions.namespace())
+    return tuple(diagnosis.diagnose(ex, answer, signatures(ex, inputs, reference), reference))
+
+
+def _with_diagnosis(ex: Exercise, verdict: Verdict, codes: tuple) -> Verdict:
+    if not codes:
+        return verdict
+    advice = diagnosis.sentences(ex, list(codes))
+    return Verdict(verdict.score, verdict.points, f"{advice} ({verdict.message})", verdict.flags, codes, advice)
+
+
 def judge(plan: Plan, answers: dict[str, dict], costs: dict[str, Cost] | None = None) -> dict[str, Verdict]:
     """The verdict on each sealed question, from the answer records (`records`) of its cases.
 
@@ -296,6 +346,8 @@ def judge(plan: Plan, answers: dict[str, dict], costs: dict[str, Cost] | None = 
         verdicts[question] = _verdict(ex, cases)
         if question in costs and costs[question].too_slow() and verdicts[question].score > 0:
             verdicts[question] = _cost_verdict(ex, costs[question])
+        if not verdicts[question].ok and not verdicts[question].flags:
+            verdicts[question] = _with_diagnosis(ex, verdicts[question], diagnosed(ex, question, drawn, answers))
     for question, (ex, _) in plan.questions.items():
         missing = [f"test_{r}" for r in ex.requires if f"test_{r}" in verdicts and not verdicts[f"test_{r}"].ok]
         if missing and verdicts[question].score > 0:

@@ -26,10 +26,12 @@ class Bug:
     source: str
 
     def load(self, namespace: dict | None = None):
-        """Exec the source (with numpy as np and `namespace`) and return the function."""
+        """Exec the source (with numpy as np, math and `namespace`) and return the function."""
+        import math
+
         import numpy as np
 
-        scope = {"np": np, **(namespace or {})}
+        scope = {"np": np, "math": math, **(namespace or {})}
         exec(compile(self.source, f"<bug {self.exercise}:{self.name}>", "exec"), scope)
         return scope[self.exercise]
 

@@ -1,8 +1,8 @@
 """Wrong answers to the circuits exercises: max, compound, neuron, staged and patterns backward.
 
 Every source is a complete function with the exercise's name and signature. They use only
-``np`` (``np.exp`` where the notebook's answers use ``math.exp``), so they run both when
-exec'd by library tests and when pasted into the notebook's solution cells. Each mistake is
+``math``, as the notebook's answers do, so they run both when exec'd by library tests and
+when pasted into the notebook's solution cells. Each mistake is
 one students make; the description says what a report should make them look at.
 """
 
@@ -69,7 +69,7 @@ NEURON = [
          """
          def neuron_backward(w, x):
              dot = w[0] * x[0] + w[1] * x[1] + w[2]
-             f = 1.0 / (1.0 + np.exp(-dot))
+             f = 1.0 / (1.0 + math.exp(-dot))
              ddot = (1 - f) * f
              return [x[0] * ddot, x[1] * ddot, 1.0], [w[0] * ddot, w[1] * ddot]
          """),
@@ -78,7 +78,7 @@ NEURON = [
          """
          def neuron_backward(w, x):
              dot = w[0] * x[0] + w[1] * x[1] + w[2]
-             f = 1.0 / (1.0 + np.exp(-dot))
+             f = 1.0 / (1.0 + math.exp(-dot))
              ddot = (1 - f) * f
              return [w[0] * ddot, w[1] * ddot, ddot], [x[0] * ddot, x[1] * ddot]
          """),
@@ -89,9 +89,9 @@ STAGED = [
          "= instead of += where x and y fork: only the last path's gradient survives",
          """
          def staged_backward(x, y):
-             sigy = 1.0 / (1 + np.exp(-y))
+             sigy = 1.0 / (1 + math.exp(-y))
              num = x + sigy
-             sigx = 1.0 / (1 + np.exp(-x))
+             sigx = 1.0 / (1 + math.exp(-x))
              xpy = x + y
              den = sigx + xpy**2
              invden = 1.0 / den
@@ -109,9 +109,9 @@ STAGED = [
          "sign error in the 1/x gate: d(1/den) = +1/den**2 instead of -1/den**2",
          """
          def staged_backward(x, y):
-             sigy = 1.0 / (1 + np.exp(-y))
+             sigy = 1.0 / (1 + math.exp(-y))
              num = x + sigy
-             sigx = 1.0 / (1 + np.exp(-x))
+             sigx = 1.0 / (1 + math.exp(-x))
              xpy = x + y
              den = sigx + xpy**2
              invden = 1.0 / den
@@ -126,9 +126,9 @@ STAGED = [
          "the square gate's local gradient taken as xpy instead of 2 xpy",
          """
          def staged_backward(x, y):
-             sigy = 1.0 / (1 + np.exp(-y))
+             sigy = 1.0 / (1 + math.exp(-y))
              num = x + sigy
-             sigx = 1.0 / (1 + np.exp(-x))
+             sigx = 1.0 / (1 + math.exp(-x))
              xpy = x + y
              den = sigx + xpy**2
              invden = 1.0 / den
