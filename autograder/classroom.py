@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +75,14 @@ def _with_sabotage(nb, gid: str, snippet: str):
 
 
 def roster(exercises: list[str], n: int) -> list[Student]:
-    """n students: a fixed mix of archetypes first, then bug-bank students cycling the bugs."""
-    bugs = [b for b in all_bugs() if b.exercise in exercises]
+    """n students: a fixed mix of archetypes first, then bug-bank students cycling the bugs
+    (one of each exercise in turn)."""
+    by_exercise = {}
+    for b in all_bugs():
+        if b.exercise in exercises:
+            by_exercise.setdefault(b.exercise, []).append(b)
+    # round robin over the exercises: a class makes mistakes in all of them
+    bugs = [b for group in itertools.zip_longest(*by_exercise.values()) for b in group if b is not None]
     base = [
         Student("perfect_1", "perfect"), Student("perfect_2", "perfect"), Student("blank", "blank"),
         Student("partial", "partial"), Student("invalid_json", "invalid_json"), Student("empty_file", "empty_file"),
@@ -153,15 +160,23 @@ def bug_students(source, release) -> list[tuple[str, dict]]:
     """Students carrying every bug of the bank that fits this notebook, packed tightly.
 
     Bugs of different exercises share a student (each must then lose exactly its own
-    questions), so there are as many students as the most bugs of any one exercise.
-    Returns [(student id, {exercise: Bug})].
+    questions), so there are about as many students as the most bugs of any one exercise;
+    an exercise that uses others' answers (its declaration's `requires`) gets its bugs in
+    students whose answers to those are right. Returns [(student id, {exercise: Bug})].
     """
+    from course.exercises import EXERCISES
+
     by_exercise = {}
     for bug in all_bugs():
         if bug.exercise in answers_of(source):
             by_exercise.setdefault(bug.exercise, []).append(bug)
-    n = max((len(b) for b in by_exercise.values()), default=0)
+    start = {}
+    for ex in by_exercise:
+        needs = [r for e in EXERCISES.values() if e.function == ex for r in e.requires]
+        start[ex] = max((start.get(r, 0) + len(by_exercise.get(r, [])) for r in needs), default=0)
+    n = max((start[ex] + len(b) for ex, b in by_exercise.items()), default=0)
     return [
-        (f"bugs_{i + 1:02d}", {ex: bugs[i] for ex, bugs in by_exercise.items() if i < len(bugs)})
+        (f"bugs_{i + 1:02d}", {ex: bugs[i - start[ex]] for ex, bugs in by_exercise.items()
+                               if 0 <= i - start[ex] < len(bugs)})
         for i in range(n)
     ]

@@ -154,6 +154,7 @@ def _mistakes_plot(rows) -> str:
     ax.set_yticks(range(len(rows)), [f"{r[1].removeprefix('test_')}: {r[2]}" for r in rows], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("students")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title("The most frequent misconceptions", fontsize=9)
     return _png(fig)
 

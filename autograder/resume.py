@@ -26,7 +26,7 @@ from autograder.outputs import atomic_write
 from autograder.submission import Limits
 
 STATE = "state"
-_VERSION = 2  # bump to re-grade everything after a change of the state format
+_VERSION = 3  # bump to re-grade everything after a change of the state format
 
 
 def _canonical(obj) -> bytes:

@@ -31,6 +31,10 @@ def print_summary(result) -> None:
         print(f"\n{len(left_out)} submission(s) had files left out (links, special files, size limits): "
               "see the report")
     print("\nquestions by status: " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
+    mistakes = Counter(f"{r.question.removeprefix('test_')}: {c}" for r in rows for c in r.diagnosis.split(",") if c)
+    if mistakes:
+        print(f"misconceptions named: {sum(mistakes.values())}; most frequent: "
+              + ", ".join(f"{k} ({n})" for k, n in mistakes.most_common(5)) + " (report: What the class got wrong)")
     late = [v for v in getattr(result, "lateness", {}).values() if v.seconds_late > 0]
     if late:
         print(f"late: {len(late)} notebook(s), penalties {sum(v.penalty or 0 for v in late):g} points in all "
