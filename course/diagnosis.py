@@ -22,8 +22,10 @@ known is not diagnosed either: no guess.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import io
 import json
 import warnings
 import zlib
@@ -93,7 +95,9 @@ def outcomes(ex, fn, inputs: list[dict], namespace: dict | None = None) -> list:
     for given in inputs:
         mine = copy.deepcopy(given)
         try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
+            quiet = io.StringIO()  # an answer's debugging prints were seen when it ran the first time
+            with warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.redirect_stdout(quiet), \
+                    contextlib.redirect_stderr(quiet):
                 warnings.simplefilter("ignore")  # an overflow is an outcome, not news
                 result = ex.convention.run(fn, mine, namespace)
                 result = {k: np.asarray(v, dtype=np.float64) for k, v in result.items()}
