@@ -163,7 +163,11 @@ def records(cells) -> dict[str, dict]:
 def _load(record: dict) -> dict:
     """The arrays of an answer record (base64 of an .npz); never unpickles."""
     with np.load(io.BytesIO(base64.b64decode(record["npz"], validate=True)), allow_pickle=False) as data:
-        return {k: np.asarray(data[k]) for k in data.files}
+        arrays = {k: np.asarray(data[k]) for k in data.files}
+    for k, a in arrays.items():  # a record the student's code forged may hold strings
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer) or a.dtype == bool):
+            raise ValueError(f"{k} holds {a.dtype}, not numbers")
+    return arrays
 
 
 def _error(a: np.ndarray, e: np.ndarray) -> float:
@@ -319,7 +323,10 @@ def diagnosed(ex: Exercise, question: str, drawn: list, answers: dict[str, dict]
         return ()
     inputs = [i for _, i in drawn]
     reference = diagnosis.outcomes(ex, solutions.reference(ex.function), inputs, solutions.namespace())
-    return tuple(diagnosis.diagnose(ex, answer, signatures(ex, inputs, reference), reference))
+    try:
+        return tuple(diagnosis.diagnose(ex, answer, signatures(ex, inputs, reference), reference))
+    except Exception:  # noqa: BLE001 (arrays a student's code forged: a diagnosis is never worth a crash)
+        return ()
 
 
 def _with_diagnosis(ex: Exercise, verdict: Verdict, codes: tuple) -> Verdict:

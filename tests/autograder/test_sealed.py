@@ -245,3 +245,28 @@ def test_the_report_lists_every_flagged_answer(graded_out, graded):
     shown = {tuple(re.findall(r"<td>([^<]*)</td>", tr)[:4:2]) for tr in section.split("<tr>")[2:]}
     flagged = {(sid, q) for (sid, q), r in graded.items() if r["flags"]}
     assert flagged and shown == flagged
+
+
+def test_a_forged_record_of_strings_is_wrong_not_a_grader_error():
+    """Records a student's code displays itself may hold strings or odd shapes: the case is
+    unreadable (no points), and the diagnosis names nothing; neither raises in the grader."""
+    import base64
+    import io
+
+    import numpy as np
+
+    from autograder import sealed
+    from course.exercises import EXERCISES
+
+    ex = EXERCISES["relu_backward"]
+    drawn = ex.inputs(3)
+
+    def record(**arrays):
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return {"npz": base64.b64encode(buf.getvalue()).decode()}
+
+    judged = sealed._judge_case(ex, "x", drawn[0][1], record(dx=np.array(["a", "b"])))
+    assert "could not be read" in judged.problem
+    odd = {f"q.{i}": record(dx=np.zeros((1,) * 20)) for i in range(len(drawn))}
+    assert sealed.diagnosed(ex, "q", drawn, odd) == ()
