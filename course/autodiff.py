@@ -39,6 +39,7 @@ import numpy as np
 from course.gradcheck import GradReport, check_gradients
 from course.layers import affine_forward, sigmoid_forward
 from course.losses import softmax_loss_forward
+from course.notwritten import culprit, not_written
 
 __all__ = [
     "Exp",
@@ -193,9 +194,8 @@ def backward(root: TensorNode, goutput=None) -> None:
         try:
             result = opnode.op.backward(opnode.context, node.grad)
         except NotImplementedError as err:
-            raise NotImplementedError(
-                f"{opnode.op.__name__}.backward is not written yet: do its exercise first"
-            ) from err
+            raise not_written(f"{opnode.op.__name__}.backward is not written yet: do its exercise first",
+                              opnode.op.__name__) from err
         for inp, grad in zip(opnode.inputs, _as_gradients(opnode.op, result, opnode.inputs)):
             grad = np.asarray(grad, dtype=np.float64)
             if grad.shape != inp.shape:
@@ -363,9 +363,7 @@ def check_op(op: type[Op], reference: Callable, *inputs: np.ndarray, seed: int =
     try:
         result = op.backward(context, g)
     except NotImplementedError as err:
-        raise NotImplementedError(
-            f"{op.__name__}.backward is not written yet: do its exercise first"
-        ) from err
+        raise not_written(f"{op.__name__}.backward is not written yet: do its exercise first", op.__name__) from err
     if not np.array_equal(g, g_before):
         problems.append("backward modified goutput: work on a copy")
     try:
@@ -399,9 +397,7 @@ def check_graph(build: Callable, reference: Callable, inputs: Sequence[np.ndarra
         root = build(*leaves)
     except NotImplementedError as err:
         detail = f" ({err})" if str(err) else ""
-        raise NotImplementedError(
-            f"{title}: an op or module it uses is not written yet{detail}"
-        ) from err
+        raise not_written(f"{title}: an op or module it uses is not written yet{detail}", culprit(err)) from err
     root.backward()
     return check_gradients(lambda *xs: float(reference(*xs)), list(inputs),
                            [leaf.grad for leaf in leaves], names=names, method=method,

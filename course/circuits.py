@@ -498,7 +498,8 @@ def draw_backward(circuit: Circuit, backward, *args, ax=None):
             grads = (grads,)
         mine = [float(v) for g in grads for v in np.asarray(g, dtype=np.float64).reshape(-1)]
     except NotImplementedError:
-        print(f"{name} is not written yet: drawing the forward pass only.")
+        print(f"not written yet: write {name} in its exercise cell above, run that cell, then this one "
+              "(the forward pass only until then)")
         return draw_circuit(circuit, values, ax=ax)
     except (TypeError, ValueError):
         mine = []

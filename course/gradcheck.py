@@ -318,7 +318,8 @@ class GradReport:
             "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
             for row in self._rows()
         )
-        notes = str(self).split("\n\n", 2)[2:] if not self.ok else []
+        # the text's notes, between the table and its last line (the method, shown below)
+        notes = str(self).rsplit("\n", 1)[0].split("\n\n", 2)[2:] if not self.ok else []
         pre = f"<pre>{html.escape(notes[0])}</pre>" if notes else ""
         return (
             f'<div><p style="color:{color};font-weight:bold">{html.escape(self.summary())}</p>'

@@ -19,6 +19,7 @@ import numpy as np
 
 from course.layers import affine_forward, relu_forward
 from course.losses import softmax_loss_forward
+from course.notwritten import culprit, not_written
 
 __all__ = [
     "DIGITS",
@@ -198,9 +199,8 @@ def train(loss_fn, params, X_train, y_train, X_val, y_val, rng, *, learning_rate
                     loss, grads = loss_fn(params, X_train[batch], y_train[batch], reg)
                 except NotImplementedError as err:
                     name = getattr(loss_fn, "__name__", "the loss function")
-                    raise NotImplementedError(
-                        f"{name} is not written yet: complete it above, then rerun this cell"
-                    ) from err
+                    raise not_written(f"{name} is not written yet: complete it above, then rerun this cell",
+                                      culprit(err) or name) from err
                 loss = float(loss)
                 _check_grads(grads, params, loss, len(history.loss))
                 for name in PARAM_NAMES:

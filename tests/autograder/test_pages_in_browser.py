@@ -15,9 +15,12 @@ import socket
 from collections import Counter
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from autograder.model import Status
+from autograder.feedback import write_feedback
+from autograder.model import NotebookResult, Row, Status, Task
+from autograder.paths import SOLUTIONS
 from tests.autograder.tiny import AID, NB
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,6 +48,17 @@ _TABLE_AFTER_JS = """(heading) => {
   if (!t || t.tagName !== 'TABLE') return null;
   return Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.innerText.trim()));
 }"""
+
+# every <math>: its box, and for each fraction whether its numerator is drawn above its denominator
+_MATH_JS = """() => Array.from(document.querySelectorAll('math')).map(m => {
+  const r = m.getBoundingClientRect();
+  const fractions = Array.from(m.querySelectorAll('mfrac')).map(f => {
+    const [num, den] = Array.from(f.children).map(c => c.getBoundingClientRect());
+    return num && den ? num.bottom <= den.top + 1 : false;
+  });
+  return {display: m.getAttribute('display'), width: r.width, height: r.height,
+          text: m.textContent.slice(0, 40), fractions};
+})"""
 
 
 class Tab:
@@ -232,7 +246,7 @@ def test_feedback_markdown_is_rendered_not_shown_as_tags(tiny_class, context):
 
 def test_the_checks_catch_a_broken_page(context, tmp_path):
     """Would these checks fail on a page with a broken plot, a console error, a request off the
-    machine and a too-wide element? (each check above must be able to fail)"""
+    machine, a too-wide element and a formula not drawn as math? (each check must be able to fail)"""
     with socket.socket() as closed:  # a loopback port that refuses connections: bound, not listening
         closed.bind(("127.0.0.1", 0))
         remote = f"http://127.0.0.1:{closed.getsockname()[1]}/plot.png"
@@ -258,4 +272,40 @@ def test_the_checks_catch_a_broken_page(context, tmp_path):
         assert len(image_problems) == 4, image_problems
         assert sum(p.startswith("not displayed") for p in image_problems) == 1, image_problems
         assert broken.overflow() > 0
+        # a formula as a browser without MathML would show it (unknown inline elements): its
+        # fraction's parts side by side
+        broken.page.evaluate("""() => {
+          const m = document.createElement('math'), f = document.createElement('mfrac');
+          for (const t of ['a', 'b']) { const i = document.createElement('mi'); i.textContent = t; f.append(i); }
+          m.append(f); document.body.append(m); }""")
+        assert broken.page.evaluate(_MATH_JS)[-1]["fractions"] == [False]
         broken.page.close()
+
+
+
+def test_feedback_math_is_rendered_as_math(context, tmp_path):
+    """Are the formulas of a course notebook (02_layers, its answer key with outputs) drawn as
+    math in a feedback page, offline: every <math> element has a size, every fraction has its
+    numerator above its denominator (text would put them side by side), and no LaTeX source
+    ($, \\frac) is left on screen?"""
+    nb = nbformat.read(SOLUTIONS / "02_layers" / "layers.ipynb", as_version=4)
+    task = Task("alice", "02_layers", "layers", None)
+    res = NotebookResult(task, [Row("alice", "02_layers", "layers", "test_affine_backward", 3.0, 3.0, "ok", "")],
+                         graded=nb)
+    tab = Tab(context).open(write_feedback(tmp_path, res))
+    try:
+        assert tab.problems == [] and tab.network_requests() == []
+        maths = tab.page.evaluate(_MATH_JS)
+        assert len(maths) > 20, maths
+        assert {m["display"] for m in maths} == {"inline", "block"}
+        empty = [m for m in maths if not (m["width"] > 0 and m["height"] > 0)]
+        assert not empty, empty
+        fractions = [ok for m in maths for ok in m["fractions"]]
+        assert fractions and all(fractions), [m for m in maths if not all(m["fractions"])]
+        text = tab.text()
+        assert "\\frac" not in text and "$$" not in text
+        assert not [line for line in text.splitlines() if line.count("$") >= 2], "LaTeX left as text"
+        tab.page.locator("math[display=block]").first.scroll_into_view_if_needed()
+        tab.page.screenshot(path=str(tmp_path / "math.png"))  # the first formula shown on its own line
+    finally:
+        tab.page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -9,7 +10,9 @@ import zipfile
 import nbformat
 import pytest
 
+import course
 from autograder.nbgrader_glue import assignment_ids
+from autograder.paths import ASSIGNMENTS
 from autograder.restore import is_answer
 from tests.autograder.conftest import run_cli
 
@@ -58,3 +61,26 @@ def test_wheel_holds_course_only_and_installs(release_dir, tmp_path):
     code = f"import sys; sys.path.insert(0, {str(target)!r}); import course.gradcheck; print(course.__file__)"
     proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert proc.stdout.strip().startswith(str(target))
+
+
+def _getting_started(path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "getting_started"]
+    return cell.source
+
+
+def test_quick_start_names_the_wheel_of_this_version(release_dir):
+    """Do the release's README.md and notebook 01's getting-started cell (source and release)
+    tell students to install the wheel of course.__version__, the very file in the release,
+    and no other version? (a version bump must update the cell)"""
+    wheel = f"backprop_course_student-{course.__version__}-py3-none-any.whl"
+    assert [p.name for p in release_dir.glob("*.whl")] == [wheel]
+    texts = {
+        "release/README.md": (release_dir / "README.md").read_text(encoding="utf-8"),
+        "getting_started of assignments/01_circuits": _getting_started(ASSIGNMENTS / "01_circuits" / "circuits.ipynb"),
+        "getting_started of release/01_circuits": _getting_started(release_dir / "01_circuits" / "circuits.ipynb"),
+    }
+    for where, text in texts.items():
+        named = re.findall(r"backprop_course_student-[^\s\"'`\[\]]*", text)
+        assert named and set(named) == {wheel}, f"{where} names {named}, not {wheel}"
+        assert f'pip install "./{wheel}[jupyter]"' in text, f"{where}: no install command for {wheel}"

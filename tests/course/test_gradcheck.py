@@ -82,7 +82,10 @@ def test_report_of_a_wrong_gradient():
     assert not report.ok
     text = str(report)
     assert text.startswith("NOT YET: ") and "wrong" in text
-    assert "NOT YET" in report._repr_html_() and "wrong" in report._repr_html_()
+    page = report._repr_html_()
+    assert "NOT YET" in page and "wrong" in page
+    # each note once, the method line once (under the notes, not inside them too)
+    assert page.count("forward calls") == 1 and page.count("finite differences") == text.count("finite differences")
     with pytest.raises(AssertionError) as info:
         report.assert_ok()
     assert str(info.value) == text
