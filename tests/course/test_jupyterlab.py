@@ -41,8 +41,9 @@ WRONG = '''def affine_backward(dout, cache):
     """Wrong on purpose: zeros of the right shapes."""
     x, w, b = cache
     return np.zeros_like(x), np.zeros_like(w), np.zeros_like(b)'''
-#: JupyterLab's own timeouts are generous; a kernel on this loaded 2-core machine starts in seconds
-WAIT_MS = 45_000
+#: longest wait for one step (a kernel to start, a cell to run): seconds when idle, far more when
+#: the other xdist worker loads this 2-core machine
+WAIT_MS = 60_000
 
 
 def _free_port() -> int:
@@ -127,7 +128,7 @@ def _output_lines(cell) -> list[str]:
         text = output.inner_text()
         if text.strip():
             break
-        time.sleep(0.1)
+        cell.page.wait_for_timeout(100)
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -154,7 +155,23 @@ def _wait_ran(page, index: int, before: str = "") -> None:
            }""", arg=[index, before], timeout=WAIT_MS)
 
 
-def _work_as_a_student(page, url: str, folder: Path, shots: Path) -> tuple[list[str], list[str]]:
+def _wait_kernel_ready(page, port: int, token: str) -> None:
+    """Until the notebook's kernel is idle and this page is connected to it: the server counts
+    the page's websocket, and the status bar says Idle (cells run before that are dropped)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        kernels = json.loads(_api(port, token, "/api/kernels"))
+        if any(k["execution_state"] == "idle" and k["connections"] >= 1 for k in kernels):
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"the notebook's kernel was not ready in {WAIT_MS / 1000:.0f} s: {kernels}")
+        page.wait_for_timeout(300)  # not time.sleep: playwright answers the page's routed requests meanwhile
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.jp-StatusBar-TextItem'))"
+        ".some(e => / \\| Idle$/.test(e.textContent.trim()))", timeout=WAIT_MS)
+
+
+def _work_as_a_student(page, port: int, token: str, folder: Path, shots: Path) -> tuple[list[str], list[str]]:
     """Open the notebook, Run All, read the first check; write a wrong affine_backward, run it
     and its check, read that check. Returns the two checks' lines as shown."""
     import nbformat
@@ -164,11 +181,9 @@ def _work_as_a_student(page, url: str, folder: Path, shots: Path) -> tuple[list[
     answer, test = ids.index("affine_backward"), ids.index("test_affine_backward")
     first_check = next(i for i, g in enumerate(ids) if g and g.startswith("test_"))
 
-    page.goto(url)
+    page.goto(f"http://127.0.0.1:{port}/lab/tree/{AID}/{NB}.ipynb?token={token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=WAIT_MS)
-    # the kernel is up when the notebook's toolbar shows it idle
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=WAIT_MS)
+    _wait_kernel_ready(page, port, token)
     _menu(page, "Run", "Run All Cells")
     _wait_ran(page, first_check)  # Run All stops there: the check raised
     first = _output_lines(_cell(page, first_check))
@@ -219,9 +234,8 @@ def test_a_student_runs_notebook_02_in_jupyterlab_and_reads_the_checks(tmp_path)
                 context.route("**/*", only_loopback)
                 page = context.new_page()
                 try:
-                    first, second = _work_as_a_student(
-                        page, f"http://127.0.0.1:{port}/lab/tree/{AID}/{NB}.ipynb?token={token}", folder, tmp_path)
-                except Exception:
+                    first, second = _work_as_a_student(page, port, token, folder, tmp_path)
+                except BaseException:  # pytest.fail's too: what was on screen, for the reader
                     page.screenshot(path=str(tmp_path / "failed.png"))
                     raise
             finally:

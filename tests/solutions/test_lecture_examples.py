@@ -1,6 +1,6 @@
 """Do the library's forward and backward passes reproduce the lectures' worked examples?
 
-Numbers from the cs231n backprop notes and slides (../shared/seeds/001, 004): the notes
+Numbers from the cs231n backprop notes and slides: the notes
 round to two decimals, so the checks allow half a unit in the last printed place.
 """
 
