@@ -72,14 +72,43 @@ def nbgrader_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "nbgrader"]
 
 
-def run(argv: list[str], cwd: Path | None = None, env: dict | None = None) -> float:
-    """Run argv to completion; its wall seconds. Exits on failure."""
-    start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, env=env or ENV, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+@contextlib.contextmanager
+def cpu_group():
+    """A cpuacct cgroup (v1) of its own, if this machine lets us make one: (join, CPU seconds so far).
+
+    Every process started in it and their descendants count, even kernels orphaned when
+    their sandbox is killed (which the rusage of children misses): CPU seconds are steadier
+    than wall seconds on a machine others share.
+    """
+    group = CPUACCT / f"bench-grading-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        group.mkdir()
+    except OSError:
+        yield None, lambda: float("nan")
+        return
+    try:
+        yield (lambda: (group / "cgroup.procs").write_text(str(os.getpid()))), \
+            (lambda: int((group / "cpuacct.usage").read_text()) / 1e9)
+    finally:
+        with contextlib.suppress(OSError):
+            group.rmdir()
+
+
+def run(argv: list[str], cwd: Path | None = None, env: dict | None = None) -> tuple[float, float]:
+    """Run argv to completion; (wall seconds, CPU seconds of it and every process it started). Exits on failure."""
+    with cpu_group() as (join, cpu):
+        start = time.perf_counter()
+        proc = subprocess.run(argv, cwd=cwd, env=env or ENV, capture_output=True, text=True, check=False,
+                              preexec_fn=join)
+        wall = time.perf_counter() - start
+        time.sleep(0.2)  # orphaned kernels, killed with their sandbox, are gone by now
+        seconds = cpu()
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return wall
+    return wall, seconds
 
 
 def course_root(root: Path, aid: str) -> None:
@@ -314,25 +343,26 @@ def main(argv: list[str] | None = None) -> int:
         pristine = Path(tmp) / "pristine"
         shutil.copytree(root, pristine)
 
-        rows = []  # (grader, processes, wall, notebooks, per-student totals)
+        rows = []  # (grader, processes, wall, CPU seconds, notebooks, per-student totals)
         for n in counts:
-            out = Path(tmp) / f"ours-{n}"
+            out = Path(tmp) / f"ours-{len(rows)}"
             argv = [sys.executable, "-m", "autograder", "grade", str(root / "submitted"), "--out", str(out), "--quiet"]
-            wall = run(argv + (["--workers", str(n)] if n else []), cwd=ROOT)
+            wall, cpu = run(argv + (["--workers", str(n)] if n else []), cwd=ROOT)
             label = "ours: autograder grade" + ("" if n is None else f" --workers {n}")
-            rows.append((label, n or cores, wall, notebooks, our_totals(out / "grades.csv")))
+            rows.append((label, n or cores, wall, cpu, notebooks, our_totals(out / "grades.csv")))
 
         if not args.skip_nbgrader:
-            wall = run([*nbgrader_command(), "autograde", aid], cwd=root, env=NBGRADER_ENV)
-            rows.append(("nbgrader autograde, one process", 1, wall, notebooks,
+            wall, cpu = run([*nbgrader_command(), "autograde", aid], cwd=root, env=NBGRADER_ENV)
+            rows.append(("nbgrader autograde, one process", 1, wall, cpu, notebooks,
                          nbgrader_totals(root / "gradebook.db", aid, sids)))
             if args.per_student:
                 each = Path(tmp) / "each"
                 shutil.copytree(pristine, each)
                 few = sids[:args.per_student]
-                wall = sum(run([*nbgrader_command(), "autograde", aid, "--student", sid], cwd=each,
-                               env=NBGRADER_ENV) for sid in few)
-                rows.append((f"nbgrader autograde, per student ({len(few)})", 1, wall, len(few) * per_student_nb,
+                each_run = [run([*nbgrader_command(), "autograde", aid, "--student", sid], cwd=each,
+                                env=NBGRADER_ENV) for sid in few]
+                wall, cpu = (sum(x) for x in zip(*each_run, strict=True))
+                rows.append((f"nbgrader autograde, per student ({len(few)})", 1, wall, cpu, len(few) * per_student_nb,
                              nbgrader_totals(each / "gradebook.db", aid, few)))
 
         first, warm = floor(aid)
@@ -346,12 +376,13 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"load average after: {load()}\n")
     best = next((r for r in rows if r[0].startswith("nbgrader autograde, one")), None)
-    base = best[3] / best[2] * 60 if best else None
-    reference = best[4] if best else None
+    base = best[4] / best[2] * 60 if best else None
+    base_cpu = best[4] / best[3] * 60 if best else None
+    reference = best[5] if best else None
     print(f"{'grader':<38} {'procs':>5} {'wall s':>7} {'nb/min':>7} {'ratio':>6} {'per core':>8} "
-          f"{'ratio/core':>10}  scores")
+          f"{'ratio/core':>10} {'CPU s/nb':>8} {'nb/CPU-min':>10} {'ratio':>6}  scores")
     mismatches = []
-    for tool, procs, wall, n, totals in rows:
+    for tool, procs, wall, cpu, n, totals in rows:
         rate = n / wall * 60
         per_core = rate / min(procs, cores)
         if reference is None:
@@ -364,15 +395,18 @@ def main(argv: list[str] | None = None) -> int:
             same = "identical" if not bad else f"MISMATCH ({len(bad)})"
         ratio = f"{rate / base:.2f}" if base else "-"
         ratio_core = f"{per_core / base:.2f}" if base else "-"
-        print(f"{tool:<38} {procs:>5} {wall:>7.1f} {rate:>7.1f} {ratio:>6} {per_core:>8.1f} {ratio_core:>10}  {same}")
+        per_cpu = n / cpu * 60
+        ratio_cpu = f"{per_cpu / base_cpu:.2f}" if base_cpu else "-"
+        print(f"{tool:<38} {procs:>5} {wall:>7.1f} {rate:>7.1f} {ratio:>6} {per_core:>8.1f} {ratio_core:>10} "
+              f"{cpu / n:>8.2f} {per_cpu:>10.1f} {ratio_cpu:>6}  {same}")
     if reference:
-        ours = sorted({t for r in rows if r[0].startswith("ours") for t in r[4].values()})
+        ours = sorted({t for r in rows if r[0].startswith("ours") for t in r[5].values()})
         print(f"\nper-student totals: ours {ours}, nbgrader {sorted(set(reference.values()))} "
               f"({'identical for every student' if not mismatches else 'DIFFERENT'})")
     print(f"\nfloor: the answer key's cells in one warm interpreter: {warm:.3f} s per notebook "
           f"({60 / warm:.0f} notebooks/min per core; {first:.2f} s the first time, imports included)")
     if timers:
-        print_profile(timers, profiled, rows[0][3] / rows[0][2] * 60 / rows[0][1])
+        print_profile(timers, profiled, rows[0][4] / rows[0][2] * 60 / rows[0][1])
         print(f"  (the floor, {warm:.3f} s, is {warm / (timers.seconds[WORKER] / profiled):.0%} of a worker's "
               "time per notebook)")
     if mismatches:
