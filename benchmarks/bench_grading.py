@@ -37,6 +37,7 @@ import functools
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -324,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=int, default=4,
                         help="students graded again, instrumented, for the breakdown (0: skip)")
     parser.add_argument("--skip-nbgrader", action="store_true", help="only our grader (quick before/after)")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="another source tree of this project (an earlier commit, unpacked): its grader "
+                             "grades the same class in turn with this one's, for a before/after in one run")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of our grader (and of --compare's), in turn")
     args = parser.parse_args(argv)
     aid = args.assignment
     alembic_on_path()  # nbgrader runs `alembic` when it creates a gradebook
@@ -344,12 +349,17 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(root, pristine)
 
         rows = []  # (grader, processes, wall, CPU seconds, notebooks, per-student totals)
-        for n in counts:
-            out = Path(tmp) / f"ours-{len(rows)}"
-            argv = [sys.executable, "-m", "autograder", "grade", str(root / "submitted"), "--out", str(out), "--quiet"]
-            wall, cpu = run(argv + (["--workers", str(n)] if n else []), cwd=ROOT)
-            label = "ours: autograder grade" + ("" if n is None else f" --workers {n}")
-            rows.append((label, n or cores, wall, cpu, notebooks, our_totals(out / "grades.csv")))
+        trees = [(ROOT, "ours")] + ([(args.compare.resolve(), "ours before")] if args.compare else [])
+        for _ in range(args.repeat):
+            for n in counts:
+                for tree, name in trees:
+                    out = Path(tmp) / f"ours-{len(rows)}"
+                    argv = [sys.executable, "-m", "autograder", "grade", str(root / "submitted"), "--out", str(out),
+                            "--quiet"]
+                    wall, cpu = run(argv + (["--workers", str(n)] if n else []), cwd=tree,
+                                    env={**ENV, "PYTHONPATH": str(tree)})
+                    label = f"{name}: autograder grade" + ("" if n is None else f" --workers {n}")
+                    rows.append((label, n or cores, wall, cpu, notebooks, our_totals(out / "grades.csv")))
 
         if not args.skip_nbgrader:
             wall, cpu = run([*nbgrader_command(), "autograde", aid], cwd=root, env=NBGRADER_ENV)
@@ -399,6 +409,14 @@ def main(argv: list[str] | None = None) -> int:
         ratio_cpu = f"{per_cpu / base_cpu:.2f}" if base_cpu else "-"
         print(f"{tool:<38} {procs:>5} {wall:>7.1f} {rate:>7.1f} {ratio:>6} {per_core:>8.1f} {ratio_core:>10} "
               f"{cpu / n:>8.2f} {per_cpu:>10.1f} {ratio_cpu:>6}  {same}")
+    if args.repeat > 1 or args.compare:
+        by = defaultdict(list)
+        for tool, _, wall, cpu, n, _ in rows:
+            by[tool].append((n / wall * 60, cpu / n))
+        print("\nmedians over the runs:")
+        for tool, got in by.items():
+            print(f"  {tool:<44} {statistics.median(r for r, _ in got):7.1f} nb/min "
+                  f"{statistics.median(c for _, c in got):6.2f} CPU s/nb  ({len(got)} runs)")
     if reference:
         ours = sorted({t for r in rows if r[0].startswith("ours") for t in r[5].values()})
         print(f"\nper-student totals: ours {ours}, nbgrader {sorted(set(reference.values()))} "
