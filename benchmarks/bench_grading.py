@@ -23,7 +23,9 @@ inputs, the harness and cost cells in the kernel, judging), feedback rendering, 
 parent's writing (gradebook, feedback files, state, grades.csv) and report.
 
 Run: ``python benchmarks/bench_grading.py [--students 16] [--assignment 02_layers]
-[--workers N] [--per-student 4] [--profile 4]``. A measurement, not a test; exits 1 if the
+[--workers N] [--per-student 4] [--profile 4] [--compare TREE --repeat 2]`` (``--compare``: an
+earlier commit unpacked, e.g. ``git archive COMMIT | tar -x -C TREE``, graded in turn with this
+tree for a before/after on the same class in one run). A measurement, not a test; exits 1 if the
 graders' totals differ. Kernels import the `course` package of the tree this script runs
 from (the grader copies it into the sandbox; nbgrader's kernels get it through PYTHONPATH).
 """
@@ -230,7 +232,8 @@ KERNEL_START = "kernel start (sandbox, Python, ipykernel)"
 KERNEL_STOP = "kernel shutdown"
 IMPORTS = "notebook's imports cell (numpy, matplotlib, course)"
 CELLS = "notebook's other cells (examples, answers, tests)"
-SEALED_KERNEL = "sealed checks: harness and cost cells in the kernel"
+SEALED_KERNEL = "sealed checks: hidden inputs run in the kernel"
+COST_KERNEL = "sealed checks: cost checks in the kernel"
 SEALED_GRADER = "sealed checks: drawing inputs, judging (grader)"
 FEEDBACK = "feedback page (render)"
 GRADE = "grade_notebook (whole)"
@@ -259,7 +262,7 @@ def profile(submitted: Path, out: Path, aid: str) -> tuple[Timers, int]:
 
     def cell_kind(kernel, cell, index, timeout=None):
         if sealed.is_harness(cell):
-            return SEALED_KERNEL
+            return COST_KERNEL if sealed.cost_step(cell) else SEALED_KERNEL
         return IMPORTS if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "imports" else CELLS
 
     timers, patches = Timers(), []
@@ -290,12 +293,12 @@ def profile(submitted: Path, out: Path, aid: str) -> tuple[Timers, int]:
 
 
 def print_profile(timers: Timers, notebooks: int, rate_per_worker: float) -> None:
-    s = {k: v / notebooks for k, v in timers.seconds.items()}
-    in_kernel = s[KERNEL_START] + s[KERNEL_STOP] + s[IMPORTS] + s[CELLS] + s[SEALED_KERNEL]
+    s = defaultdict(float, {k: v / notebooks for k, v in timers.seconds.items()})
+    in_kernel = s[KERNEL_START] + s[KERNEL_STOP] + s[IMPORTS] + s[CELLS] + s[SEALED_KERNEL] + s[COST_KERNEL]
     rest = s[GRADE] - in_kernel - s[SEALED_GRADER]
     worker_rest = s[WORKER] - s[GRADE] - s[FEEDBACK]
     rows = [(KERNEL_START, s[KERNEL_START]), (IMPORTS, s[IMPORTS]), (CELLS, s[CELLS]),
-            (SEALED_KERNEL, s[SEALED_KERNEL]), (SEALED_GRADER, s[SEALED_GRADER]), (KERNEL_STOP, s[KERNEL_STOP]),
+            (SEALED_KERNEL, s[SEALED_KERNEL]), (COST_KERNEL, s[COST_KERNEL]), (SEALED_GRADER, s[SEALED_GRADER]), (KERNEL_STOP, s[KERNEL_STOP]),
             ("reading, restoring, staging the submission", rest), (FEEDBACK, s[FEEDBACK]),
             ("worker: other", worker_rest)]
     worker_total = s[WORKER]
