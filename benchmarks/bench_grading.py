@@ -241,7 +241,7 @@ WORKER = "worker total per notebook"
 RECORD = "parent: gradebook, feedback files, state, csv"
 REPORT = "parent: report.html"
 PREFLIGHT = "preflight (the answer key, once per run)"
-GENERATE = "nbgrader generate_assignment + gradebook (once per run)"
+GENERATE = "nbgrader generate_assignment: release, gradebook (per run)"
 RUN = "whole run"
 
 
@@ -256,7 +256,8 @@ def profile(submitted: Path, out: Path, aid: str) -> tuple[Timers, int]:
 
         def _completed(self, jobs, options):
             for job in jobs:
-                with timers.phase(WORKER):
+                answer_key = job.task.student == preflight.ANSWER_KEY and job.task.path is None
+                with timers.phase(PREFLIGHT if answer_key else WORKER):
                     outcome = worker.grade_and_render(job.task, job.source, job.release, options, job.files)
                 yield job, outcome, False
 
@@ -276,7 +277,6 @@ def profile(submitted: Path, out: Path, aid: str) -> tuple[Timers, int]:
     timers.wrap(batch._Recorder, "__call__", RECORD, patches)
     timers.wrap(batch._Recorder, "finish", RECORD, patches)
     timers.wrap(report, "write_report", REPORT, patches)
-    timers.wrap(preflight, "run", PREFLIGHT, patches)
     timers.wrap(batch, "generate", GENERATE, patches)
     assert grading.sealed is sealed
     try:
