@@ -184,9 +184,10 @@ def grade_class(
     late-penalty plugin (`autograder.lateness`).
     Raises GraderError when it cannot grade (bad folders, a failed preflight, a full disk).
     """
-    policy = lateness.load_policy(late_config)  # a broken plugin stops the run before grading
     executor = DaskCluster(scheduler) if scheduler else LocalPool(workers)
     try:
+        executor.warm()  # workers start while this process reads the course and releases it
+        policy = lateness.load_policy(late_config)  # a broken plugin stops the run before grading
         return _grade_class(Path(submitted), Path(out), executor, options or Options(), db_url,
                             assignments, Path(source).resolve(), progress, force, due or {}, policy)
     except (OSError, sqlalchemy.exc.OperationalError) as e:
@@ -270,11 +271,71 @@ class _Recorder:
             self.csv(self.result.results, now=True, late=self.result.lateness)
 
 
+class _Run:
+    """Results as they arrive, from the preflight's answer keys and the class alike.
+
+    The class's results are held until every answer key passed (`preflight.check`); then the
+    output folder and the gradebook are opened (`open`), the assignments registered and the
+    held results recorded. A failed preflight raises before anything is written.
+    """
+
+    def __init__(self, out: Path, db_url: str | None, plan: _Plan, result: ClassResult, tasks: list[Task],
+                 source: Path, tmp: Path, preflight_jobs: list[Job]):
+        self.out, self.db_url, self.plan, self.result = out, db_url, plan, result
+        self.tasks, self.source, self.tmp = tasks, source, tmp
+        self.answer_keys = {id(j.task) for j in preflight_jobs}
+        self.waiting = len(preflight_jobs)
+        self.started = time.monotonic()
+        self.held: list[tuple[NotebookResult, dict | None]] = []
+        self.record: _Recorder | None = None
+        self.stack = contextlib.ExitStack()
+        from autograder.preflight import Preflight
+
+        self.preflight = Preflight()
+
+    def open(self) -> None:
+        """The output folder, the gradebook with the assignments registered, kept results resynced."""
+        from autograder.gradebook import GradebookWriter
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        db_url = self.db_url or f"sqlite:///{(self.out / 'gradebook.db').resolve()}"
+        gradebook = self.stack.enter_context(GradebookWriter(db_url))
+        # resync: kept results the gradebook lacks (a new --db, a deleted gradebook) are saved again
+        todo = set(self.plan.todo)
+        resync = [res for t in self.tasks if t not in todo and not gradebook.has(res := self.plan.done[_key(t)])]
+        needed = sorted({t.assignment for t in self.plan.todo} | {r.task.assignment for r in resync})
+        if needed:
+            # registers (or re-registers) the assignments in the gradebook; existing grades stay
+            (self.tmp / "gradebook").mkdir(exist_ok=True)
+            generate(needed, db_url, self.tmp / "gradebook", self.source)
+        for res in resync:
+            gradebook.save(res, more=True)  # committed in batches, or with the first result
+        self.record = _Recorder(self.out, gradebook, self.plan, self.result)
+
+    def __call__(self, res: NotebookResult, feedback: dict | None = None, more: bool = False) -> None:
+        from autograder import preflight
+
+        if id(res.task) in self.answer_keys:
+            self.preflight.results.append(res)
+            self.waiting -= 1
+            if self.waiting == 0:
+                self.result.preflight_seconds = self.preflight.seconds = time.monotonic() - self.started
+                preflight.check(self.preflight)  # raises, and nothing is written
+                self.open()
+                held, self.held = self.held, []
+                for i, (r, f) in enumerate(held):
+                    self.record(r, f, more=more or i < len(held) - 1)
+            return
+        if self.record is None:
+            self.held.append((res, feedback))
+            return
+        self.record(res, feedback, more)
+
+
 def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url: str | None,
                  assignments: list[str] | None, source: Path, progress: bool, force: bool,
                  due: dict, policy: lateness.LatePolicy) -> ClassResult:
     from autograder import kernel_env, preflight
-    from autograder.gradebook import GradebookWriter
     from autograder.report import write_report
 
     start = time.monotonic()
@@ -299,44 +360,40 @@ def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url:
         if bare:
             result.unsealed[f"{aid}/{name}"] = bare
 
-    # 2. preflight: the answer key earns full marks here, or nothing is graded or written
-    if plan.todo:
-        if not isinstance(executor, DaskCluster):
-            kernel_env.ensure()  # built once, here, before the workers need it
-        result.preflight_seconds = preflight.run(executor, sources, options, progress).seconds
+    with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
+        releases = {}
+        if plan.todo:
+            if not isinstance(executor, DaskCluster):
+                kernel_env.ensure()  # built once, here, before the workers need it
+            # the releases students are graded against, made beside (not in) the gradebook:
+            # nothing is written under OUT before the preflight passed
+            gen = generate(sorted({t.assignment for t in plan.todo}), f"sqlite:///{Path(tmp) / 'release.db'}",
+                           Path(tmp), source)
+            for aid, name in sources:
+                releases[aid, name] = nbformat.read(gen.release / aid / f"{name}.ipynb", as_version=4)
 
-    out.mkdir(parents=True, exist_ok=True)
-    db_url = db_url or f"sqlite:///{(out / 'gradebook.db').resolve()}"
-    with GradebookWriter(db_url) as gradebook:
-        # 3. resync: kept results the gradebook lacks (a new --db, a deleted gradebook) are saved again
-        todo = set(plan.todo)
-        resync = [res for t in tasks if t not in todo and not gradebook.has(res := plan.done[_key(t)])]
-        needed = sorted({t.assignment for t in plan.todo} | {r.task.assignment for r in resync})
-        with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-            releases = {}
-            if needed:
-                # registers (or re-registers) the assignments in the gradebook; existing grades stay
-                gen = generate(needed, db_url, Path(tmp), source)
-                for aid, name in sources:
-                    releases[aid, name] = nbformat.read(gen.release / aid / f"{name}.ipynb", as_version=4)
-            for res in resync:
-                gradebook.save(res, more=True)  # committed in batches, or with the first result
-
-            # 4. execute: grade, recording each result as it arrives
-            record = _Recorder(out, gradebook, plan, result)
+        # 2. preflight (the answer key earns full marks here, or nothing is kept or written) and
+        # 3. execute, on the same workers: the answer keys first, the class right behind them
+        checks = preflight.answer_key_jobs(sources) if plan.todo else []
+        run = _Run(out, db_url, plan, result, tasks, source, Path(tmp), checks)
+        with run.stack:
+            if not checks:
+                run.open()  # nothing to grade: kept results only
             try:
                 jobs = [Job(t, sources[t.assignment, t.notebook], releases[t.assignment, t.notebook])
                         for t in plan.todo]
-                executor.run(jobs, options, record, progress=progress)
-                record.finish()
+                executor.run(checks + jobs, options, run, progress=progress)
+                assert run.record is not None
+                run.record.finish()
                 # times, due dates and late penalties of every result, as nbgrader records them
                 result.lateness, late_warnings = lateness.settle(
-                    gradebook.gb, plan.done.values(), submitted, due, policy)
+                    run.record.gradebook.gb, plan.done.values(), submitted, due, policy)
                 result.warnings += late_warnings
             finally:
-                record.write_csv()  # whatever happened, grades.csv holds every finished result
+                if run.record is not None:
+                    run.record.write_csv()  # whatever happened, grades.csv holds every finished result
 
-    # 5. finish
+    # 4. finish
     result.wall_seconds = time.monotonic() - start
     write_report(out, result)
     return result

@@ -20,7 +20,7 @@ import contextlib
 import socket
 import uuid
 
-from autograder.executors import Executor, WorkerLost
+from autograder.executors import Executor, Job, WorkerLost
 from autograder.grading import read_task
 from autograder.model import NotebookResult, Task
 from autograder.nbgrader_glue import GraderError
@@ -54,6 +54,10 @@ def _key(task: Task) -> str:
     return f"grade-{task.student}-{task.assignment}-{task.notebook}-{uuid.uuid4().hex[:8]}"
 
 
+def _kind(job: Job) -> tuple[str, str, bool]:
+    return job.task.assignment, job.task.notebook, job.source is job.release
+
+
 class DaskCluster(Executor):
     """The Dask cluster of a scheduler: each job one task, a bounded number in flight."""
 
@@ -72,10 +76,11 @@ class DaskCluster(Executor):
             raise GraderError(f"could not reach the Dask scheduler at {self.address}: {e}") from e
         try:
             threads = sum(client.nthreads().values()) or 1
-            # each kind of notebook (source, release) travels to the cluster once, not per task
+            # each kind of notebook (source, release) travels to the cluster once, not per task;
+            # an answer key (preflight) is graded as its own release
             kinds = {}
             for job in jobs:
-                kinds.setdefault((job.task.assignment, job.task.notebook), job)
+                kinds.setdefault(_kind(job), job)
             shared = {k: client.scatter([j.source, j.release], hash=False) for k, j in sorted(kinds.items())}
             todo = iter(jobs)
             futures = {}
@@ -84,7 +89,7 @@ class DaskCluster(Executor):
                 job = next(todo, None)
                 if job is None:
                     return None
-                src, rel = shared[job.task.assignment, job.task.notebook]
+                src, rel = shared[_kind(job)]
                 # read here, as the local pool's workers read: the cluster never sees SUBMITTED
                 files = job.files
                 if files is None and job.task.path is not None:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from autograder.grading import Options, grader_error
 from autograder.model import NotebookResult, Task
 from autograder.submission import Submission
-from autograder.worker import grade_and_render
+from autograder.worker import grade_and_render, warm_up
 
 #: on_result(result, feedback files or None, more): more says other results are ready too
 OnResult = Callable[[NotebookResult, dict | None, bool], None]
@@ -51,20 +51,26 @@ class Executor:
             desc: str = "grading") -> None:
         """Grade every job; call on_result here for each, as they finish (any order)."""
         bar = tqdm(total=len(jobs), desc=desc, unit="nb", disable=not progress or not jobs, file=sys.stderr)
+        completed = self._completed(jobs, options)
         try:
-            for job, outcome, more in self._completed(jobs, options):
+            for job, outcome, more in completed:
                 if isinstance(outcome, BaseException):
                     res, feedback = grader_error(job.task, job.source, _why(outcome)), None
                 else:
                     res, feedback = outcome
-                on_result(res, feedback, more)
+                    res.task = job.task  # the job's own task, not the worker's copy: callers may match by identity
+                on_result(res, feedback, more)  # may raise (a failed preflight): the rest is cancelled
                 bar.update(1)
         finally:
+            completed.close()  # stops what is still queued or running, now (a no-op once all finished)
             bar.close()
 
     def _completed(self, jobs: list[Job], options: Options) -> Iterator[tuple[Job, object, bool]]:
         """Yield (job, (result, feedback) or the exception that stopped it, more ready) per job."""
         raise NotImplementedError
+
+    def warm(self) -> None:
+        """Get the workers ready (started, their imports done) while this process does other things."""
 
     def close(self) -> None:
         """Free what the executor holds between runs (worker processes); it may be used again."""
@@ -91,9 +97,17 @@ class LocalPool(Executor):
         self._pool: ProcessPoolExecutor | None = None
 
     def _fresh_pool(self) -> ProcessPoolExecutor:
+        if self._pool is not None and self._pool._broken:  # a worker died (between runs, or warming up)
+            self.close()
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
         return self._pool
+
+    def warm(self) -> None:
+        # one task per worker starts them all (a spawned pool starts a process per task it is given)
+        pool = self._fresh_pool()
+        for _ in range(self.workers):
+            pool.submit(warm_up)
 
     def close(self, wait: bool = True) -> None:
         if self._pool is not None:

@@ -144,6 +144,11 @@ def build(path: Path, progress=print) -> None:
     (path / _READY).write_text(json.dumps(info, indent=1))
 
 
+def built() -> bool:
+    """Is the kernel environment built (so using it builds nothing)?"""
+    return (location() / _READY).exists()
+
+
 def ensure(progress=print) -> KernelEnv:
     """The kernel environment, built first if missing or unfinished (one builder at a time)."""
     path = location()

@@ -5,9 +5,13 @@ checks disagree with the notebooks would otherwise give every student a zero and
 all were well. So each notebook about to be graded is first graded once from its source
 (the answer key, hidden tests included) on the same executor, in the same sandbox, with
 the same limits and sealed checks. Anything short of full marks stops the run before any
-student is graded or anything is written, with a message naming the notebook, the
+student's grade is kept or anything is written, with a message naming the notebook, the
 question and the reason (and, when kernels could not start, which step of starting one
 failed: `doctor.kernel_steps`).
+
+A grading run (`autograder.batch`) hands the answer keys to its workers first and the class
+right behind them, so no worker waits for the preflight: what the students' notebooks gave
+is held in memory until every answer key passed (`check`), and thrown away if one did not.
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ def run(executor: Executor, sources: dict, options: Options, progress: bool = Tr
     executor.run(answer_key_jobs(sources), options, lambda res, feedback, more: found.results.append(res),
                  progress=progress, desc="preflight")
     found.seconds = time.monotonic() - started
+    check(found)
+    return found
+
+
+def check(found: Preflight) -> None:
+    """Raise GraderError, naming every question short of full marks (and why), unless all earned them."""
     problems = found.problems()
     if problems:
         lines = "\n".join(f"  {p}" for p in problems[:20])
@@ -69,6 +79,6 @@ def run(executor: Executor, sources: dict, options: Options, progress: bool = Tr
                       if failed else "") + "\nrun `python -m autograder doctor` for what to install or fix"
         raise GraderError(
             "preflight failed: the answer key does not earn full marks on this machine, so no "
-            f"student was graded and nothing was written:\n{lines}{advice}"
+            "student was graded and nothing was written (notebooks started beside the answer key were "
+            f"discarded):\n{lines}{advice}"
         )
-    return found

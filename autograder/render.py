@@ -14,6 +14,7 @@ HTML), and so is the MathML made from their LaTeX.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import re
 
@@ -88,6 +89,12 @@ def mathml(latex: str, display: bool) -> str:
         return f"<code>{html.escape(latex)}</code>"
 
 
+#: Pages of one class repeat the same instructions and code: a worker renders each text once
+#: (rendering is a pure function of the text; what it returns is already sanitized).
+_CACHED = 2048
+
+
+@functools.lru_cache(maxsize=_CACHED)
 def markdown(text: str) -> str:
     """Markdown with math to sanitized HTML."""
     formulas = []
@@ -151,13 +158,18 @@ def output(out: dict) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=_CACHED)
+def _code(source: str) -> str:
+    return highlight(source, PythonLexer(), _FORMATTER) if source.strip() else ""
+
+
 def cell(c: dict) -> str:
     """One cell as HTML: markdown rendered, code highlighted with its outputs, raw as text."""
     source = _text(c.get("source"))
     if c.get("cell_type") == "markdown":
         return f"<div class='cell markdown'>{markdown(source)}</div>"
     if c.get("cell_type") == "code":
-        code = highlight(source, PythonLexer(), _FORMATTER) if source.strip() else ""
+        code = _code(source)
         outs = "".join(output(o) for o in c.get("outputs", []))
         return f"<div class='cell code'><pre class='code'>{code}</pre>{outs}</div>"
     return f"<div class='cell raw'><pre>{html.escape(source)}</pre></div>"

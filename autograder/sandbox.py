@@ -31,9 +31,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
@@ -282,7 +285,58 @@ def status() -> tuple[bool, str]:
     return False, why
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class _PromptClient(AsyncKernelClient):
+    """jupyter_client's kernel client, without its 0.2 s of silence after every kernel start."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Return once the kernel answered kernel_info and its IOPub channel is connected.
+
+        jupyter_client's own waits for IOPub to stay quiet for 0.2 s before it returns (its
+        "flush"), on every kernel a grader starts; nothing is lost by not waiting: what the
+        kernel_info exchange left there belongs to no cell (nbclient takes a cell's outputs
+        by the id of its request), and what is already there is drained here.
+        """
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:  # is IOPub connected? (the reply's status messages come on it)
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while True:  # drain what is there already
+            try:
+                await self.iopub_channel.get_msg(timeout=0.01)
+            except Empty:
+                break
+
+
+class _PromptKernelManager(AsyncKernelManager):
+    """jupyter_client's kernel manager, without its 0.1 s naps: a killed kernel's exit is
+    polled every 5 ms (jupyter_client polls every 100 ms, so each kernel shut down cost one
+    nap), and its clients return as soon as the kernel is ready (`_PromptClient`)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.client_factory = _PromptClient
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        await super()._async_wait(pollinterval=min(pollinterval, 0.005))
+
+
+class SandboxedKernelManager(_PromptKernelManager):
     """A KernelManager whose kernel runs inside `command`'s sandbox, over ipc sockets."""
 
     def __init__(self, *, workdir: Path, limits: Limits = Limits(), **kw):
