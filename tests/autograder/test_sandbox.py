@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
+from autograder import kernel_env, sandbox
 
 needs_sandbox = pytest.mark.skipif(not sandbox.status()[0], reason=f"no sandbox here: {sandbox.status()[1]}")
 
@@ -59,8 +59,10 @@ def test_sees_no_repository_no_secrets_and_no_network(tmp_path):
     """Are the repo, /root's contents, the grader's environment and the network out of reach?"""
     repo = Path(__file__).resolve().parents[2]
     env = os.environ | {"AUTOGRADER_TEST_SECRET": "s3cr3t"}
+    # the kernels' Python (the grader's may live under /tmp, which the sandbox replaces)
+    python = kernel_env.ensure().python
     proc = _run(tmp_path, f"ls {repo} 2>&1; ls /root; env;"
-                f" {sys.executable} -c 'import socket; socket.create_connection((\"1.1.1.1\", 80), timeout=2)' 2>&1 | tail -1",
+                f" {python} -c 'import socket; socket.create_connection((\"1.1.1.1\", 80), timeout=2)' 2>&1 | tail -1",
                 env=env)
     assert "No such file or directory" in proc.stdout
     assert "s3cr3t" not in proc.stdout and "solutions" not in proc.stdout
