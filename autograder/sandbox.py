@@ -24,9 +24,11 @@ from __future__ import annotations
 import atexit
 import compileall
 import functools
+import json
 import logging
 import os
 import resource
+import select
 import shutil
 import subprocess
 import sys
@@ -40,7 +42,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
-from autograder import harness, kernel_env
+from autograder import forkserver, harness, kernel_env
 
 log = logging.getLogger(__name__)
 
@@ -137,17 +139,22 @@ def _rlimit(which: int, want: int) -> int:
 INSIDE_SUBMISSION = "/opt/autograder/submission"
 
 
-def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limits()) -> list[str]:
-    """The command line that runs argv (the kernel) sandboxed, next to runtime.
+def _parents(path: str, made: set[str]) -> list[str]:
+    """bwrap arguments making the folders on the way to a mount point, world-traversable
+    (a tmpfs root's default would be 0700), each once."""
+    out = []
+    for parent in list(reversed(Path(path).parents))[1:]:
+        if str(parent) not in made:
+            made.add(str(parent))
+            out += ["--perms", "0755", "--dir", str(parent)]
+    made.add(path)
+    return out
 
-    workdir: the staged submission (the grader's folder, never written by the sandbox).
-    Inside, the working folder has the same path but is a memory file system of at most
-    `limits.workdir_size` bytes that starts as a copy of it, made by the sandbox's uid: what
-    a submission writes is bounded in total, and lost with the sandbox.
-    """
+
+def _base(limits: Limits, made: set[str]) -> list[str]:
+    """The bwrap command line up to what is a kernel's own: what every sandbox shows and sets."""
     privileged = os.geteuid() == 0
     support = _support_dir()
-    uid = sandbox_uid()
     cmd = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
            "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent", "--new-session",
            "--clearenv", "--ro-bind", "/usr", "/usr"]
@@ -169,33 +176,16 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
             "--proc", "/proc",
             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
             "--perms", "1777", "--dir", "/tmp/matplotlib"]
-    made = {"/", "/tmp", "/usr", "/dev", "/proc"}
-
-    def parents(path: str) -> list[str]:
-        # folders on the way to a mount point, made world-traversable (a tmpfs root's
-        # default would be 0700); each once
-        out = []
-        for parent in list(reversed(Path(path).parents))[1:]:
-            if str(parent) not in made:
-                made.add(str(parent))
-                out += ["--perms", "0755", "--dir", str(parent)]
-        made.add(path)
-        return out
-
+    made |= {"/", "/tmp", "/usr", "/dev", "/proc"}
     env = kernel_env.ensure(progress=_progress)
     for root in _python_roots(env):
-        cmd += [*parents(root), "--ro-bind", root, root]
+        cmd += [*_parents(root, made), "--ro-bind", root, root]
     for hidden in env.hidden:  # the base installation's packages are the grader's, not the student's
         cmd += ["--tmpfs", str(hidden)]
     for cached in env.mpl_cache.glob("fontlist-v*.json"):
         cmd += ["--ro-bind", str(cached), f"/tmp/matplotlib/{cached.name}"]
-    cmd += ["--ro-bind", str(support / "matplotlibrc"), "/tmp/matplotlib/matplotlibrc"]
-    cmd += [*parents(str(runtime)), "--bind", str(runtime), str(runtime),
-            *parents(INSIDE_LIB), "--ro-bind", str(support / "lib"), INSIDE_LIB,
-            *parents(INSIDE_SUBMISSION), "--ro-bind", str(workdir), INSIDE_SUBMISSION,
-            # at its own path, so absolute paths the grader hands the kernel hold inside too
-            *parents(str(workdir)), "--perms", "1777", "--size", str(limits.workdir_size),
-            "--tmpfs", str(workdir), "--chdir", str(workdir)]
+    cmd += ["--ro-bind", str(support / "matplotlibrc"), "/tmp/matplotlib/matplotlibrc",
+            *_parents(INSIDE_LIB, made), "--ro-bind", str(support / "lib"), INSIDE_LIB]
     variables = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
     variables |= {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
                   "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONPATH": INSIDE_LIB, "PYTHONDONTWRITEBYTECODE": "1",
@@ -203,21 +193,127 @@ def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limi
     variables.setdefault("LANG", "C.UTF-8")
     for k, v in variables.items():
         cmd += ["--setenv", k, v]
+    return cmd
+
+
+def _limited(limits: Limits) -> dict:
+    """The limits as each process gets them (never above this process's own hard limits)."""
+    return {"memory": _rlimit(resource.RLIMIT_AS, limits.memory),
+            "cpu_seconds": _rlimit(resource.RLIMIT_CPU, limits.cpu_seconds),
+            "file_size": _rlimit(resource.RLIMIT_FSIZE, limits.file_size),
+            "open_files": _rlimit(resource.RLIMIT_NOFILE, limits.open_files),
+            "processes": _rlimit(resource.RLIMIT_NPROC, limits.processes),
+            "tmp_size": limits.tmp_size, "workdir_size": limits.workdir_size}
+
+
+def command(argv: list[str], workdir: Path, runtime: Path, limits: Limits = Limits()) -> list[str]:
+    """The command line that runs argv (the kernel) sandboxed, next to runtime.
+
+    workdir: the staged submission (the grader's folder, never written by the sandbox).
+    Inside, the working folder has the same path but is a memory file system of at most
+    `limits.workdir_size` bytes that starts as a copy of it, made by the sandbox's uid: what
+    a submission writes is bounded in total, and lost with the sandbox.
+    """
+    privileged = os.geteuid() == 0
+    made: set[str] = set()
+    cmd = _base(limits, made)
+    cmd += [*_parents(str(runtime), made), "--bind", str(runtime), str(runtime),
+            *_parents(INSIDE_SUBMISSION, made), "--ro-bind", str(workdir), INSIDE_SUBMISSION,
+            # at its own path, so absolute paths the grader hands the kernel hold inside too
+            *_parents(str(workdir), made), "--perms", "1777", "--size", str(limits.workdir_size),
+            "--tmpfs", str(workdir), "--chdir", str(workdir)]
     if privileged:
+        uid = sandbox_uid()
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
                 "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                 "--inh-caps=-all", "--bounding-set=-all"]
-    cmd += ["--", "prlimit",
-            f"--as={_rlimit(resource.RLIMIT_AS, limits.memory)}",
-            f"--cpu={_rlimit(resource.RLIMIT_CPU, limits.cpu_seconds)}",
-            f"--fsize={_rlimit(resource.RLIMIT_FSIZE, limits.file_size)}",
-            f"--nofile={_rlimit(resource.RLIMIT_NOFILE, limits.open_files)}",
-            "--core=0"]
+    lim = _limited(limits)
+    cmd += ["--", "prlimit", f"--as={lim['memory']}", f"--cpu={lim['cpu_seconds']}",
+            f"--fsize={lim['file_size']}", f"--nofile={lim['open_files']}", "--core=0"]
     if privileged:  # without a uid of its own the count would include the grader's processes
-        cmd += [f"--nproc={_rlimit(resource.RLIMIT_NPROC, limits.processes)}"]
+        cmd += [f"--nproc={lim['processes']}"]
     # the copy into the working folder is made as the sandbox's uid, under its limits
     copy_in = ["/bin/sh", "-c", 'cp -R "$0"/. . && exec "$@"', INSIDE_SUBMISSION]
     return [*cmd, "--", *copy_in, *argv]
+
+
+#: What the fork server imports once, so that no kernel it forks imports them again: the
+#: kernel itself and what the course's notebooks import (every module of `course` is added).
+WARM_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "matplotlib.pyplot", harness.MODULE)
+WARM_ENV = "AUTOGRADER_WARM"
+
+
+class ForkServer:
+    """This process's fork server (`autograder.forkserver`): kernels forked warm, each sandboxed.
+
+    Needs root (each kernel gets the sandbox's uid, as `command`'s does); started on first use.
+    Kernels and the server see the staging folder (at its own path) where the grader puts each
+    kernel's connection folder and a copy of its submission; each kernel sees only its own.
+    """
+
+    def __init__(self):
+        support = _support_dir()
+        self.staging, self.control = support / "staging", support / "control"
+        for folder in (self.staging, self.control):
+            folder.mkdir(mode=0o700, exist_ok=True)
+        made: set[str] = set()
+        cmd = _base(Limits(), made)
+        script = "/opt/autograder/forkserver.py"
+        modules = [*WARM_MODULES, "course", *sorted(f"course.{p.stem}" for p in (support / "lib" / "course").glob("*.py")
+                                                     if not p.stem.startswith("__"))]
+        cmd += [*_parents(str(self.staging), made), "--bind", str(self.staging), str(self.staging),
+                *_parents(str(self.control), made), "--bind", str(self.control), str(self.control),
+                "--ro-bind", forkserver.__file__, script]
+        for cap in ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_NET_ADMIN"):
+            cmd += ["--cap-add", cap]
+        cmd += ["--", str(kernel_env.ensure(progress=_progress).python), script, "serve", str(self.control),
+                *modules]
+        self.log = self.control.parent / "forkserver.log"
+        with open(self.log, "wb") as log_file:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log_file)
+        ready = select.select([self.proc.stdout], [], [], 120)[0]
+        line = self.proc.stdout.readline() if ready else b""
+        if line.strip() != b"ready":
+            self.proc.kill()
+            raise RuntimeError(f"the fork server did not start: {self.log.read_text(errors='replace')[-600:]}")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def command(self, argv: list[str], workdir: Path, runtime: Path, submission: Path, limits: Limits) -> list[str]:
+        """The stub's command line that has the server fork argv's kernel (ipykernel's arguments
+        follow ``ipykernel_launcher`` in argv)."""
+        request = {"uid": sandbox_uid(), "runtime": str(runtime), "submission": str(submission),
+                   "workdir": str(workdir), "staging": str(self.staging), "control": str(self.control),
+                   "limits": _limited(limits), "argv": argv[argv.index("ipykernel_launcher") + 1:]}
+        return [sys.executable, "-I", "-S", forkserver.__file__, "kernel",
+                str(self.control / forkserver.SOCKET_NAME), json.dumps(request)]
+
+
+_servers: dict[int, ForkServer | None] = {}
+
+
+def fork_server() -> ForkServer | None:
+    """This process's fork server, started if need be; None when kernels start cold here
+    (not root, no sandbox, AUTOGRADER_WARM=off, or the server cannot start: said once)."""
+    pid = os.getpid()  # a forked worker starts its own
+    server = _servers.get(pid)
+    if server is not None and not server.alive():
+        log.warning("the fork server died (%s); starting another", server.log)
+        server = None
+    elif pid in _servers:
+        return server
+    if os.environ.get(WARM_ENV, "auto").lower() in ("off", "0", "no", "false") or os.geteuid() != 0 \
+            or not status()[0]:
+        _servers[pid] = None
+        return None
+    try:
+        server = ForkServer()
+    except (OSError, RuntimeError) as e:
+        print(f"autograder: kernels start cold: {e}", file=sys.stderr, flush=True)
+        server = None
+    _servers[pid] = server
+    return server
 
 
 def share(path: Path) -> None:
@@ -337,16 +433,21 @@ class _PromptKernelManager(AsyncKernelManager):
 
 
 class SandboxedKernelManager(_PromptKernelManager):
-    """A KernelManager whose kernel runs inside `command`'s sandbox, over ipc sockets."""
+    """A KernelManager whose kernel runs inside a sandbox, over ipc sockets: forked warm by
+    this process's `ForkServer` when there is one, else started cold by `command`."""
 
     def __init__(self, *, workdir: Path, limits: Limits = Limits(), **kw):
         super().__init__(**kw)
         self.workdir = Path(workdir)
         self.limits = limits
         self.runtime: Path | None = None
+        self.submission: Path | None = None  # the warm kernel's copy of workdir, in the staging folder
+        self.server: ForkServer | None = None
 
     async def _async_pre_start_kernel(self, **kw):
-        self.runtime = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        self.server = fork_server()
+        self.runtime = Path(tempfile.mkdtemp(prefix="autograder-kernel-",
+                                             dir=self.server.staging if self.server else None))
         self.transport = "ipc"
         self.ip = str(self.runtime / "ipc")
         self.connection_file = str(self.runtime / "kernel.json")
@@ -359,14 +460,22 @@ class SandboxedKernelManager(_PromptKernelManager):
         argv = super().format_kernel_cmd(extra_arguments)
         assert self.runtime is not None
         own(self.runtime)
-        share(self.workdir)
-        return command(argv, self.workdir, self.runtime, self.limits)
+        if self.server is None:
+            share(self.workdir)
+            return command(argv, self.workdir, self.runtime, self.limits)
+        if self.submission is None:  # a restart forks from the same copy
+            self.submission = Path(tempfile.mkdtemp(prefix="submission-", dir=self.server.staging))
+            shutil.copytree(self.workdir, self.submission, symlinks=True, dirs_exist_ok=True)
+            share(self.submission)
+        return self.server.command(argv, self.workdir, self.runtime, self.submission, self.limits)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if self.runtime is not None and not restart:
-            shutil.rmtree(self.runtime, ignore_errors=True)
-            self.runtime = None
+        if not restart:
+            for folder in (self.runtime, self.submission):
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+            self.runtime = self.submission = None
 
     cleanup_resources = _async_cleanup_resources
 

@@ -1,0 +1,123 @@
+"""Kernels forked warm by the fork server: sandboxed as a cold kernel is, and nothing of one
+reaches the next (`autograder/forkserver.py`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import sandbox
+from autograder.execute import execute
+
+pytestmark = pytest.mark.skipif(not sandbox.status()[0] or os.geteuid() != 0,
+                                reason="warm kernels need the sandbox and root")
+
+#: What a kernel can tell about its own sandbox, printed as JSON.
+FACTS = r"""
+import json, os, resource, socket, sys
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+try:
+    socket.create_connection(("1.1.1.1", 80), timeout=2)
+    net = "reached"
+except OSError as e:
+    net = type(e).__name__
+print(json.dumps({
+    "numpy already imported": "numpy" in sys.modules,
+    "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "cwd": os.getcwd(),
+    "caps": {k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")},
+    "no_new_privs": status["NoNewPrivs"].strip(), "hostname": socket.gethostname(), "network": net,
+    "limits": {name: resource.getrlimit(getattr(resource, name)) for name in
+               ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_NPROC")},
+    "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+    "files": sorted(os.listdir(".")), "shm": os.listdir("/dev/shm"),
+    "sees": {p: sorted(os.listdir(p)) if os.path.isdir(p) else None for p in PATHS},
+}))
+"""
+
+
+def _run(cells: list[str], work: Path) -> list[str]:
+    """Run cells in one kernel on work; each cell's stdout (errors fail the test)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    outcomes = execute(nb, work)
+    assert all(o.status == "ok" for o in outcomes.values()), [c.outputs for c in nb.cells]
+    return ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells]
+
+
+def _facts(work: Path, paths: list[str]) -> dict:
+    return json.loads(_run([f"PATHS = {paths!r}\n" + FACTS], work)[0])
+
+
+@pytest.fixture
+def work(tmp_path):
+    (tmp_path / "data.txt").write_text("the student's data\n")
+    return tmp_path
+
+
+def test_a_warm_kernel_is_sandboxed_as_a_cold_one(work, monkeypatch):
+    """Same uid, no capabilities, same limits, no network, own pids and files; no fork server in sight."""
+    server = sandbox.fork_server()
+    assert server is not None
+    paths = [str(server.staging), str(server.control), str(Path(__file__).parents[2])]
+    warm = _facts(work, paths)
+    monkeypatch.setenv(sandbox.WARM_ENV, "off")
+    monkeypatch.setattr(sandbox, "_servers", {})
+    cold = _facts(work, paths)
+    assert warm.pop("numpy already imported") and not cold.pop("numpy already imported")
+    assert warm["uid"] == sandbox.sandbox_uid() and warm["uid"] != 0
+    assert set(warm["caps"].values()) == {"0000000000000000"} and warm["no_new_privs"] == "1"
+    assert warm["network"] != "reached"
+    # of the staging folder, only the way to its own connection folder; of the rest, nothing
+    staged, control, repo = warm.pop("sees").values()
+    assert [name.split("-")[:2] for name in staged] == [["autograder", "kernel"]] and control is repo is None
+    assert cold.pop("sees")[str(server.staging)] is None
+    assert warm["processes"] == [1, 2] and warm["files"] == ["data.txt"]
+    for key in warm:  # everything else as in a cold kernel
+        if key != "processes":  # bwrap's pid 1 is followed by its sh and its kernel
+            assert warm[key] == cold[key], key
+
+
+def test_nothing_of_one_kernel_reaches_the_next(work, tmp_path_factory):
+    """Module state, files in /tmp, /dev/shm and the working folder, processes, seeds: each kernel's own."""
+    assert sandbox.fork_server() is not None
+    first = _run(["import numpy, course, os, subprocess\n"
+                  "numpy.tampered = course.tampered = True\n"
+                  "for p in ('/tmp/left', '/dev/shm/left', 'left'): open(p, 'w').write('x')\n"
+                  "subprocess.Popen(['setsid', 'sleep', '34567'])\n"
+                  "print(numpy.random.rand())"], work)[0]
+    again = tmp_path_factory.mktemp("again")
+    (again / "data.txt").write_text("another student's data\n")
+    second = _run(["import numpy, course, os\n"
+                   "print(hasattr(numpy, 'tampered'), hasattr(course, 'tampered'),"
+                   " [os.path.exists(p) for p in ('/tmp/left', '/dev/shm/left', 'left')], open('data.txt').read())",
+                   "print(numpy.random.rand())"], again)
+    assert second[0] == "False False [False, False, False] another student's data\n\n"
+    assert first != second[1]  # fresh seeds, as in a fresh interpreter
+    assert not (work / "left").exists()
+    deadline = time.monotonic() + 5
+    while "sleep 34567" in (ps := subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout):
+        assert time.monotonic() < deadline, "a process outlived its kernel"
+        time.sleep(0.2)
+
+
+def test_a_killed_kernel_is_restarted_warm_and_its_state_rebuilt(work):
+    """A cell that kills its kernel costs that cell; the next runs in a new fork with the good cells replayed."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
+        "x = 41", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "import sys; print(x + 1, 'numpy' in sys.modules)")])
+    outcomes = execute(nb, work)
+    assert [outcomes[i].status for i in range(3)] == ["ok", "crashed", "ok"]
+    assert nb.cells[2].outputs[0]["text"] == "42 True\n"
+
+
+def test_without_a_fork_server_kernels_start_cold(work, monkeypatch):
+    """A fork server that cannot start costs speed, not grades: kernels start cold, with a note."""
+    def broken():
+        raise RuntimeError("no fork server today")
+    monkeypatch.setattr(sandbox, "_servers", {})
+    monkeypatch.setattr(sandbox, "ForkServer", broken)
+    assert _run(["import sys; print('numpy' in sys.modules)"], work) == ["False\n"]
