@@ -10,14 +10,21 @@ but failed on some notebooks (their rows say `grader-error`; run the same comman
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from autograder import api
-from autograder.execute import CELL_TIMEOUT, DISK_LIMIT, MEMORY_LIMIT
-from autograder.nbgrader_glue import GraderError
-from autograder.paths import ASSIGNMENTS
-from autograder.submission import Limits
+# `python -m` puts the working folder first on sys.path: a folder there named like one of our
+# packages (an nbgrader course root called "course", say) would shadow the installed package
+# as an empty namespace package. The working folder stays only if this package came from it.
+_here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.getcwd() or os.getcwd() == _here]
+
+from autograder import api  # noqa: E402
+from autograder.execute import CELL_TIMEOUT, DISK_LIMIT, MEMORY_LIMIT  # noqa: E402
+from autograder.nbgrader_glue import GraderError  # noqa: E402
+from autograder.paths import ASSIGNMENTS  # noqa: E402
+from autograder.submission import Limits  # noqa: E402
 
 MIB = 1024**2
 

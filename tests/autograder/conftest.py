@@ -16,11 +16,11 @@ from autograder.demo import load_notebooks
 from tests.autograder.tiny import AID, write_tiny_source
 
 
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``python -m autograder ARGS`` and return the finished process (text output)."""
+def run_cli(*args: str, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m autograder ARGS`` (in cwd) and return the finished process (text output)."""
     return subprocess.run(
         [sys.executable, "-m", "autograder", *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd,
     )
 
 

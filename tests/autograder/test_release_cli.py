@@ -22,7 +22,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def release_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("rel")
-    proc = run_cli("release", "--out", str(out))
+    # run beside an nbgrader course root named "course", which must not shadow the package
+    (out / "course" / "source").mkdir(parents=True)
+    proc = run_cli("release", "--out", str(out), cwd=out)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out / "release"
 
