@@ -22,6 +22,7 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -298,12 +299,22 @@ class _Run:
         from autograder.gradebook import GradebookWriter
 
         self.out.mkdir(parents=True, exist_ok=True)
-        db_url = self.db_url or f"sqlite:///{(self.out / 'gradebook.db').resolve()}"
+        db_file = (self.out / "gradebook.db").resolve()
+        db_url = self.db_url or f"sqlite:///{db_file}"
+        released = self.tmp / "release.db"  # what nbgrader filled as it made the releases (`_grade_class`)
+        if self.db_url is None and not db_file.exists() and released.exists() \
+                and {t.assignment for t in self.tasks} <= {t.assignment for t in self.plan.todo}:
+            # a new gradebook: nbgrader registered these assignments in the releases' one already
+            # (making it again cost a second per assignment, beside the workers)
+            shutil.copyfile(released, db_file)
+            registered = {t.assignment for t in self.plan.todo}
+        else:
+            registered = set()
         gradebook = self.stack.enter_context(GradebookWriter(db_url))
         # resync: kept results the gradebook lacks (a new --db, a deleted gradebook) are saved again
         todo = set(self.plan.todo)
         resync = [res for t in self.tasks if t not in todo and not gradebook.has(res := self.plan.done[_key(t)])]
-        needed = sorted({t.assignment for t in self.plan.todo} | {r.task.assignment for r in resync})
+        needed = sorted(({t.assignment for t in self.plan.todo} | {r.task.assignment for r in resync}) - registered)
         if needed:
             # registers (or re-registers) the assignments in the gradebook; existing grades stay
             (self.tmp / "gradebook").mkdir(exist_ok=True)
