@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
+from autograder import plots
 from autograder.lateness import report_section
 from autograder.model import Status
 from autograder.outputs import atomic_write
@@ -20,21 +19,13 @@ table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
 td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; }
 td.num { text-align: right; } .warn { color: #9a6700; }
 .banner { background: #cf222e; color: #fff; padding: .8rem 1rem; border-radius: 6px; margin: 1rem 0; }
-img { max-width: 100%; height: auto; }
+img, svg.plot { max-width: 100%; height: auto; }
+.plots { display: flex; flex-wrap: wrap; gap: .5rem; }
 """
 _STATUS_COLORS = {
     "ok": "#2da44e", "failed": "#cf222e", "error": "#fb8500", "timeout": "#8250df",
     "crashed": "#6e7781", "missing": "#d0d7de", "invalid": "#1b1f24", "grader-error": "#ff00aa",
 }
-
-
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
 
 
 class _Html(str):
@@ -70,46 +61,19 @@ def _scores_with_links(student: str, assignment: str, mine) -> _Html:
 
 
 def _question_plots(rows) -> str:
-    """Per question: histogram of scores, and the statuses as one stacked bar."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Per question: a histogram of scores; then the statuses of all questions as stacked bars."""
     by_q = defaultdict(list)
     for r in rows:
         by_q[(r.assignment, r.notebook, r.question)].append(r)
     keys = sorted(by_q)
     if not keys:
         return ""
-    cols = 4
-    nrows = (len(keys) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.4 * nrows), squeeze=False)
-    for ax, key in zip(axes.flat, keys):
-        qrows = by_q[key]
-        max_score = max(r.max_score for r in qrows) or 1.0
-        ax.hist([r.score for r in qrows], bins=10, range=(0, max_score), color="#0969da")
-        ax.set_title(f"{key[0]}\n{key[2]}", fontsize=8)
-        ax.set_xlabel("score", fontsize=7)
-        ax.set_ylabel("submissions", fontsize=7)
-        ax.tick_params(labelsize=7)
-    for ax in axes.flat[len(keys):]:
-        ax.axis("off")
-    fig.tight_layout()
-    hist = _png(fig)
-
-    fig, ax = plt.subplots(figsize=(10, 0.3 * len(keys) + 1.2))
-    left = [0] * len(keys)
-    for status in Status:
-        counts = [sum(r.status == status for r in by_q[k]) for k in keys]
-        if any(counts):
-            ax.barh(range(len(keys)), counts, left=left, color=_STATUS_COLORS[status], label=status)
-            left = [a + b for a, b in zip(left, counts)]
-    ax.set_yticks(range(len(keys)), [f"{k[0]} / {k[2]}" for k in keys], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("submissions")
-    ax.legend(fontsize=7, ncol=len(Status), loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    return hist + "<h3>Statuses per question</h3>" + _png(fig)
+    hists = "".join(plots.histogram(k[0], k[2], [r.score for r in by_q[k]], max(r.max_score for r in by_q[k]))
+                    for k in keys)
+    statuses = plots.hbars("Statuses per question", [f"{k[0]} / {k[2]}" for k in keys],
+                           [(str(s), _STATUS_COLORS[s], [sum(r.status == s for r in by_q[k]) for k in keys])
+                            for s in Status], "submissions", legend=True)
+    return f"<div class='plots'>{hists}</div><h3>Statuses per question</h3>{statuses}"
 
 
 def _instructor_sentence(question: str, code: str) -> str:
@@ -144,19 +108,9 @@ def _mistakes_section(stats) -> str:
 
 
 def _mistakes_plot(rows) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.0))
-    ax.barh(range(len(rows)), [r[4] for r in rows], color="#cf222e")
-    ax.set_yticks(range(len(rows)), [f"{r[1].removeprefix('test_')}: {r[2]}" for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("students")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_title("The most frequent misconceptions", fontsize=9)
-    return _png(fig)
+    return plots.hbars("The most frequent misconceptions",
+                       [f"{r[1].removeprefix('test_')}: {r[2]}" for r in rows],
+                       [("students", "#cf222e", [r[4] for r in rows])], "students")
 
 
 def write_report(out: Path, result) -> Path:

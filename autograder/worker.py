@@ -20,13 +20,15 @@ FAULT_VAR = "AUTOGRADER_INJECT_FAULT"
 
 def warm_up() -> None:
     """What a worker does as it starts, before its first notebook: import what grading needs
-    (this module imported `grading`, hence nbclient, numpy, `course`), check the sandbox once
-    and copy `course` for it, if the kernels' environment is built (the parent builds it)."""
+    (this module imported `grading`, hence nbclient, numpy, `course`), check the sandbox once,
+    copy `course` for it and start its fork server (warm kernels), if the kernels' environment
+    is built (the parent builds it)."""
     from autograder import feedback, kernel_env, sandbox  # noqa: F401
 
     if kernel_env.built():
         sandbox.status()
         sandbox.support_lib()
+        sandbox.fork_server()
 
 
 def render_feedback(res: NotebookResult) -> dict[str, bytes]:

@@ -128,7 +128,7 @@ _TABLE_UNDER_JS = """(heading) => {
 
 def test_the_report_shows_what_the_class_got_wrong(graded_course, context):  # noqa: F811 (the fixture)
     """In the browser: the section's table counts what grades.csv's diagnosis column says, most
-    frequent first, each with a working example link; its plot is decoded; the per-question
+    frequent first, each with a working example link; its plot draws the most frequent; the per-question
     statistics are there."""
     from collections import Counter
 
@@ -146,6 +146,9 @@ def test_the_report_shows_what_the_class_got_wrong(graded_course, context):  # n
     assert shown == dict(counted) and len(shown) > 60
     counts = [int(r[head.index("students")]) for r in body]
     assert counts == sorted(counts, reverse=True)
+    plot = next(p for p in tab.plots() if p["label"] == "The most frequent misconceptions")
+    assert [int(b["text"].rpartition(": ")[2]) for b in plot["bars"]] == counts[:15]
+    assert all(b["width"] > 0 for b in plot["bars"]) and plot["shown"]
     assert all(r[head.index("what the students did")] for r in body)
     links = tab.page.locator("h2#what-the-class-got-wrong ~ table").first.locator("a")
     assert links.count() == len(body)

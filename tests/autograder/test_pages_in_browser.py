@@ -41,6 +41,15 @@ _IMAGES_JS = """() => Array.from(document.images).map(img => {
           width: r.width, height: r.height, right: r.right,
           shown: s.display !== 'none' && s.visibility !== 'hidden'};
 })"""
+# every inline SVG plot: its box, whether it is shown, and its bars' hover texts
+_PLOTS_JS = """() => Array.from(document.querySelectorAll('svg.plot')).map(svg => {
+  const r = svg.getBoundingClientRect(), s = getComputedStyle(svg);
+  return {label: svg.getAttribute('aria-label'), width: r.width, height: r.height, right: r.right,
+          shown: s.display !== 'none' && s.visibility !== 'hidden',
+          bars: Array.from(svg.querySelectorAll('rect.bar')).map(b => ({
+            text: b.querySelector('title').textContent, width: b.getBoundingClientRect().width,
+            height: b.getBoundingClientRect().height}))};
+})"""
 # a table's displayed cells, row by row, found by the heading right before it
 _TABLE_AFTER_JS = """(heading) => {
   const h = Array.from(document.querySelectorAll('h2, h3')).find(e => e.innerText.trim() === heading);
@@ -87,6 +96,9 @@ class Tab:
 
     def images(self) -> list[dict]:
         return self.page.evaluate(_IMAGES_JS)
+
+    def plots(self) -> list[dict]:
+        return self.page.evaluate(_PLOTS_JS)
 
     def image_problems(self) -> list[str]:
         bad = []
@@ -155,11 +167,26 @@ def test_report_loads_from_disk_with_nothing_failing_or_fetched(report):
     assert report.network_requests() == []
 
 
-def test_report_plots_are_decoded_and_shown(report):
-    """Are both plots (score histograms, statuses per question) decoded and on screen?"""
-    images = report.images()
-    assert len(images) == 2, images
-    assert all(img["src"].startswith("data:image/png;base64,") for img in images), images
+def test_report_plots_are_drawn_and_count_the_class(tiny_class, report):
+    """Are the plots (a score histogram per question, statuses per question) on screen, and do
+    their bars count what grades.csv says?"""
+    rows = _grades(tiny_class)
+    questions = sorted({(r["assignment"], r["question"]) for r in rows})
+    plots = report.plots()
+    assert len(plots) == len(questions) + 1, [p["label"] for p in plots]
+    assert all(p["shown"] and p["width"] > 100 and p["height"] > 100 for p in plots), plots
+    for plot, (aid, question) in zip(plots, questions):
+        counted = sum(int(b["text"].split()[0]) for b in plot["bars"])
+        assert plot["label"] == f"scores of {aid} {question}" and counted == len(tiny_class.roster)
+        assert all(b["height"] > 0 for b in plot["bars"])
+    statuses = plots[-1]
+    shown = Counter()
+    for bar in statuses["bars"]:  # "00_tiny / test_q: 3 failed"
+        label, _, what = bar["text"].rpartition(": ")
+        count, status = what.split(" ", 1)
+        shown[label.split(" / ")[1], status] += int(count)
+        assert bar["width"] > 0
+    assert shown == Counter((r["question"], r["status"]) for r in rows)
     assert report.image_problems() == []
 
 
@@ -198,8 +225,8 @@ def test_report_fits_a_1280px_window_and_is_saved_as_a_screenshot(report, tmp_pa
     (document.scrollingElement.scrollWidth), nor any plot's right edge.
     """
     assert report.overflow() == 0
-    for img in report.images():
-        assert img["right"] <= VIEWPORT["width"], img
+    for plot in report.plots():
+        assert plot["right"] <= VIEWPORT["width"], plot
     shot = tmp_path / "report.png"
     report.page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
