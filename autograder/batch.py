@@ -188,9 +188,8 @@ def grade_class(
     executor = DaskCluster(scheduler) if scheduler else LocalPool(workers)
     try:
         executor.warm()  # workers start while this process reads the course and releases it
-        policy = lateness.load_policy(late_config)  # a broken plugin stops the run before grading
         return _grade_class(Path(submitted), Path(out), executor, options or Options(), db_url,
-                            assignments, Path(source).resolve(), progress, force, due or {}, policy)
+                            assignments, Path(source).resolve(), progress, force, due or {}, late_config)
     except (OSError, sqlalchemy.exc.OperationalError) as e:
         if isinstance(e, OSError) and e.errno not in _DISK_ERRORS:
             raise
@@ -345,14 +344,14 @@ class _Run:
 
 def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url: str | None,
                  assignments: list[str] | None, source: Path, progress: bool, force: bool,
-                 due: dict, policy: lateness.LatePolicy) -> ClassResult:
+                 due: dict, late_config: Path | None) -> ClassResult:
     from autograder import kernel_env, preflight
     from autograder.report import write_report
 
     start = time.monotonic()
     tasks, warnings = discover(submitted, source, assignments)
     result = ClassResult(out=out, warnings=warnings, where=executor.where,
-                         sandbox=_sandbox_note(isinstance(executor, DaskCluster)), late_policy=policy.name)
+                         sandbox=_sandbox_note(isinstance(executor, DaskCluster)))
     unknown = sorted(set(due) - {lateness.ALL} - {t.assignment for t in tasks})
     if unknown:
         raise GraderError(f"--due names assignment(s) {unknown} that this run does not grade")
@@ -372,16 +371,21 @@ def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url:
             result.unsealed[f"{aid}/{name}"] = bare
 
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-        releases = {}
-        if plan.todo:
-            if not isinstance(executor, DaskCluster):
-                kernel_env.ensure()  # built once, here, before the workers need it
+        if plan.todo and not isinstance(executor, DaskCluster):
+            kernel_env.ensure()  # built once, here, before the workers need it
+        policy = None
+
+        def students() -> list[Job]:
+            """The class's jobs, made while the workers grade the answer keys."""
+            nonlocal policy
+            policy = lateness.load_policy(late_config)  # a broken plugin stops the run before any student
             # the releases students are graded against, made beside (not in) the gradebook:
             # nothing is written under OUT before the preflight passed
             gen = generate(sorted({t.assignment for t in plan.todo}), f"sqlite:///{Path(tmp) / 'release.db'}",
                            Path(tmp), source)
-            for aid, name in sources:
-                releases[aid, name] = nbformat.read(gen.release / aid / f"{name}.ipynb", as_version=4)
+            releases = {(aid, name): nbformat.read(gen.release / aid / f"{name}.ipynb", as_version=4)
+                        for aid, name in sources}
+            return [Job(t, sources[t.assignment, t.notebook], releases[t.assignment, t.notebook]) for t in plan.todo]
 
         # 2. preflight (the answer key earns full marks here, or nothing is kept or written) and
         # 3. execute, on the same workers: the answer keys first, the class right behind them
@@ -389,11 +393,11 @@ def _grade_class(submitted: Path, out: Path, executor, options: Options, db_url:
         run = _Run(out, db_url, plan, result, tasks, source, Path(tmp), checks)
         with run.stack:
             if not checks:
+                policy = lateness.load_policy(late_config)
                 run.open()  # nothing to grade: kept results only
             try:
-                jobs = [Job(t, sources[t.assignment, t.notebook], releases[t.assignment, t.notebook])
-                        for t in plan.todo]
-                executor.run(checks + jobs, options, run, progress=progress)
+                executor.run(checks, options, run, later=students if checks else None, progress=progress)
+                result.late_policy = policy.name
                 assert run.record is not None
                 run.record.finish()
                 # times, due dates and late penalties of every result, as nbgrader records them

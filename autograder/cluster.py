@@ -65,7 +65,7 @@ class DaskCluster(Executor):
         self.address = address
         self.where = f"Dask cluster at {address}"
 
-    def _completed(self, jobs, options):
+    def _completed(self, jobs, options, later=None):
         from distributed import Client, as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
@@ -75,6 +75,8 @@ class DaskCluster(Executor):
         except (OSError, TimeoutError) as e:
             raise GraderError(f"could not reach the Dask scheduler at {self.address}: {e}") from e
         try:
+            if later is not None:  # made before anything is sent: the cluster needs every kind first
+                jobs = [*jobs, *later()]
             threads = sum(client.nthreads().values()) or 1
             # each kind of notebook (source, release) travels to the cluster once, not per task;
             # an answer key (preflight) is graded as its own release

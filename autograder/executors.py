@@ -47,11 +47,22 @@ class Executor:
 
     where = ""
 
-    def run(self, jobs: list[Job], options: Options, on_result: OnResult, *, progress: bool = True,
-            desc: str = "grading") -> None:
-        """Grade every job; call on_result here for each, as they finish (any order)."""
+    def run(self, jobs: list[Job], options: Options, on_result: OnResult, *,
+            later: Callable[[], list[Job]] | None = None, progress: bool = True, desc: str = "grading") -> None:
+        """Grade every job; call on_result here for each, as they finish (any order).
+
+        later: makes more jobs to grade, called here once `jobs` are on their way (what it
+        takes to make them, the workers spend grading those), before any on_result.
+        """
         bar = tqdm(total=len(jobs), desc=desc, unit="nb", disable=not progress or not jobs, file=sys.stderr)
-        completed = self._completed(jobs, options)
+
+        def more() -> list[Job]:
+            extra = later()
+            bar.total += len(extra)
+            bar.refresh()
+            return extra
+
+        completed = self._completed(jobs, options, more if later else None)
         try:
             for job, outcome, more in completed:
                 if isinstance(outcome, BaseException):
@@ -65,8 +76,10 @@ class Executor:
             completed.close()  # stops what is still queued or running, now (a no-op once all finished)
             bar.close()
 
-    def _completed(self, jobs: list[Job], options: Options) -> Iterator[tuple[Job, object, bool]]:
-        """Yield (job, (result, feedback) or the exception that stopped it, more ready) per job."""
+    def _completed(self, jobs: list[Job], options: Options, later: Callable[[], list[Job]] | None
+                   ) -> Iterator[tuple[Job, object, bool]]:
+        """Yield (job, (result, feedback) or the exception that stopped it, more ready) per job,
+        of jobs and of what later() returns (called once jobs are submitted)."""
         raise NotImplementedError
 
     def warm(self) -> None:
@@ -114,7 +127,7 @@ class LocalPool(Executor):
             self._pool.shutdown(wait=wait, cancel_futures=not wait)
             self._pool = None
 
-    def _completed(self, jobs, options):
+    def _completed(self, jobs, options, later=None):
         pending, attempts = list(jobs), dict.fromkeys(jobs, 0)
         while pending:
             retry = []
@@ -122,6 +135,14 @@ class LocalPool(Executor):
             try:
                 futures = {pool.submit(grade_and_render, j.task, j.source, j.release, options, j.files): j
                            for j in pending}
+                if later is not None:
+                    extra, later = later(), None
+                    attempts |= dict.fromkeys(extra, 0)
+                    for j in extra:
+                        try:
+                            futures[pool.submit(grade_and_render, j.task, j.source, j.release, options, j.files)] = j
+                        except BrokenProcessPool:  # a worker died meanwhile: the next round gets them
+                            retry.append(j)
                 finished = deque()  # futures done so far: the pool's thread appends, atomically
                 for fut in futures:
                     fut.add_done_callback(finished.append)
