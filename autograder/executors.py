@@ -19,6 +19,7 @@ from multiprocessing import get_context
 
 from tqdm import tqdm
 
+from autograder import sandbox
 from autograder.grading import Options, grader_error
 from autograder.model import NotebookResult, Task
 from autograder.submission import Submission
@@ -118,6 +119,7 @@ class LocalPool(Executor):
 
     def warm(self) -> None:
         # one task per worker starts them all (a spawned pool starts a process per task it is given)
+        sandbox.share_fork_server()  # one fork server for all of them, starting now
         pool = self._fresh_pool()
         for _ in range(self.workers):
             pool.submit(warm_up)

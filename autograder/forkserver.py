@@ -240,10 +240,11 @@ def serve(control: str, modules: list[str]) -> None:
             print(f"forkserver: could not import {name}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
     server_path = [p for p in sys.path if p != os.path.dirname(os.path.abspath(__file__))]
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(os.path.join(control, SOCKET_NAME))
+    listener.bind(os.path.join(control, SOCKET_NAME + ".new"))
     listener.listen(16)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped by the kernel
-    print("ready", flush=True)
+    # the socket appears under its name once it listens: a client that sees it may connect
+    os.rename(os.path.join(control, SOCKET_NAME + ".new"), os.path.join(control, SOCKET_NAME))
     while True:
         conn, _ = listener.accept()
         try:

@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import resource
-import select
 import shutil
 import subprocess
 import sys
@@ -247,49 +246,75 @@ WARM_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell
 WARM_ENV = "AUTOGRADER_WARM"
 
 
-class ForkServer:
-    """This process's fork server (`autograder.forkserver`): kernels forked warm, each sandboxed.
+SHARED_ENV = "AUTOGRADER_FORK_SERVER"  # "PID:FOLDER" of a fork server a parent process shares
 
-    Needs root (each kernel gets the sandbox's uid, as `command`'s does); started on first use.
-    Kernels and the server see the staging folder (at its own path) where the grader puts each
-    kernel's connection folder and a copy of its submission; each kernel sees only its own.
+
+class ForkServer:
+    """A fork server (`autograder.forkserver`): kernels forked warm, each sandboxed.
+
+    Needs root (each kernel gets the sandbox's uid, as `command`'s does). Kernels and the
+    server see the staging folder (at its own path) where the grader puts each kernel's
+    connection folder and a copy of its submission; each kernel sees only its own. A grading
+    run starts one for its worker processes (`share_fork_server`); a process without one
+    starts its own on first use.
     """
 
-    def __init__(self):
+    def __init__(self, folder: Path, pid: int, proc: subprocess.Popen | None = None):
+        self.folder, self.pid, self.proc = folder, pid, proc
+        self.staging, self.control = folder / "staging", folder / "control"
+        self.socket = self.control / forkserver.SOCKET_NAME
+        self.log = folder / "forkserver.log"
+
+    @classmethod
+    def start(cls) -> ForkServer:
+        """Start a server in this process's support folder; `ready` tells when it serves."""
         support = _support_dir()
-        self.staging, self.control = support / "staging", support / "control"
-        for folder in (self.staging, self.control):
+        server = cls(support, 0)
+        for folder in (server.staging, server.control):
             folder.mkdir(mode=0o700, exist_ok=True)
         made: set[str] = set()
         cmd = _base(Limits(), made)
         script = "/opt/autograder/forkserver.py"
         modules = [*WARM_MODULES, "course", *sorted(f"course.{p.stem}" for p in (support / "lib" / "course").glob("*.py")
                                                      if not p.stem.startswith("__"))]
-        cmd += [*_parents(str(self.staging), made), "--bind", str(self.staging), str(self.staging),
-                *_parents(str(self.control), made), "--bind", str(self.control), str(self.control),
+        cmd += [*_parents(str(server.staging), made), "--bind", str(server.staging), str(server.staging),
+                *_parents(str(server.control), made), "--bind", str(server.control), str(server.control),
                 "--ro-bind", forkserver.__file__, script]
         for cap in ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_NET_ADMIN"):
             cmd += ["--cap-add", cap]
-        cmd += ["--", str(kernel_env.ensure(progress=_progress).python), script, "serve", str(self.control),
+        cmd += ["--", str(kernel_env.ensure(progress=_progress).python), script, "serve", str(server.control),
                 *modules]
-        self.log = self.control.parent / "forkserver.log"
-        with open(self.log, "wb") as log_file:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log_file)
-        ready = select.select([self.proc.stdout], [], [], 120)[0]
-        line = self.proc.stdout.readline() if ready else b""
-        if line.strip() != b"ready":
-            self.close()
-            raise RuntimeError(f"the fork server did not start: {self.log.read_text(errors='replace')[-600:]}")
-        atexit.register(self.close)
+        with open(server.log, "wb") as log_file:
+            server.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file)
+        server.pid = server.proc.pid
+        atexit.register(server.close)
+        return server
+
+    def ready(self, timeout: float = 120) -> bool:
+        """Wait until the server serves (its socket appears once it listens); False if it died."""
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if self.socket.exists():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return False
 
     def close(self) -> None:
-        """Stop the server (its kernels die with it)."""
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdout.close()
+        """Stop the server this process started (its kernels die with it)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        if self.proc is not None:
+            return self.proc.poll() is None
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        return True
 
     def command(self, argv: list[str], workdir: Path, runtime: Path, submission: Path, limits: Limits) -> list[str]:
         """The stub's command line that has the server fork argv's kernel (ipykernel's arguments
@@ -297,31 +322,51 @@ class ForkServer:
         request = {"uid": sandbox_uid(), "runtime": str(runtime), "submission": str(submission),
                    "workdir": str(workdir), "staging": str(self.staging), "control": str(self.control),
                    "limits": _limited(limits), "argv": argv[argv.index("ipykernel_launcher") + 1:]}
-        return [sys.executable, "-I", "-S", forkserver.__file__, "kernel",
-                str(self.control / forkserver.SOCKET_NAME), json.dumps(request)]
+        return [sys.executable, "-I", "-S", forkserver.__file__, "kernel", str(self.socket), json.dumps(request)]
 
 
 _servers: dict[int, ForkServer | None] = {}
 
 
+def _warm_wanted() -> bool:
+    return (os.environ.get(WARM_ENV, "auto").lower() not in ("off", "0", "no", "false") and os.geteuid() == 0
+            and kernel_env.built() and status()[0])
+
+
+def share_fork_server() -> None:
+    """Start a fork server now for the worker processes this process starts next (they find it
+    in their environment, `SHARED_ENV`): one server's imports for all of them."""
+    if os.getpid() not in _servers and _warm_wanted():
+        server = _servers[os.getpid()] = ForkServer.start()
+        os.environ[SHARED_ENV] = f"{server.pid}:{server.folder}"
+
+
 def fork_server() -> ForkServer | None:
-    """This process's fork server, started if need be; None when kernels start cold here
-    (not root, no sandbox, AUTOGRADER_WARM=off, or the server cannot start: said once)."""
+    """This process's fork server (its parent's, if it shares one), started if need be; None
+    when kernels start cold here (not root, no sandbox, AUTOGRADER_WARM=off, or the server
+    cannot start: said once)."""
     pid = os.getpid()  # a forked worker starts its own
     server = _servers.get(pid)
-    if server is not None and not server.alive():
-        log.warning("the fork server died (%s); starting another", server.log)
-        server = None
-    elif pid in _servers:
+    if server is not None and server.ready():
         return server
-    if os.environ.get(WARM_ENV, "auto").lower() in ("off", "0", "no", "false") or os.geteuid() != 0 \
-            or not status()[0]:
+    if server is not None:
+        log.warning("the fork server stopped (%s); starting another", server.log)
+    elif pid in _servers or not _warm_wanted():
         _servers[pid] = None
         return None
+    shared, _, folder = os.environ.get(SHARED_ENV, "").partition(":")
+    if server is None and shared:
+        server = ForkServer(Path(folder), int(shared))
     try:
-        server = ForkServer()
-    except (OSError, RuntimeError) as e:
-        print(f"autograder: kernels start cold: {e}", file=sys.stderr, flush=True)
+        if server is None or not server.ready():
+            server = ForkServer.start()
+    except OSError as e:
+        print(f"autograder: kernels start cold: the fork server could not start: {e}", file=sys.stderr, flush=True)
+        server = None
+    if server is not None and not server.ready():
+        print(f"autograder: kernels start cold: the fork server did not start: "
+              f"{server.log.read_text(errors='replace')[-600:]}", file=sys.stderr, flush=True)
+        server.close()
         server = None
     _servers[pid] = server
     return server

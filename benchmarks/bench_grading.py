@@ -247,15 +247,15 @@ RUN = "whole run"
 
 def profile(submitted: Path, out: Path, aid: str) -> tuple[Timers, int]:
     """Grade submitted one notebook at a time in this process, timing each phase."""
-    from autograder import batch, execute, grading, lateness, preflight, report, sealed, worker
+    from autograder import batch, execute, grading, preflight, report, sealed, worker
     from autograder.executors import Executor
     from autograder.grading import Options
 
     class InProcess(Executor):
         where = "this process (instrumented)"
 
-        def _completed(self, jobs, options):
-            for job in jobs:
+        def _completed(self, jobs, options, later=None):
+            for job in [*jobs, *(later() if later else [])]:
                 answer_key = job.task.student == preflight.ANSWER_KEY and job.task.path is None
                 with timers.phase(PREFLIGHT if answer_key else WORKER):
                     outcome = worker.grade_and_render(job.task, job.source, job.release, options, job.files)
@@ -282,7 +282,7 @@ def profile(submitted: Path, out: Path, aid: str) -> tuple[Timers, int]:
     try:
         with timers.phase(RUN):
             result = batch._grade_class(submitted, out, InProcess(), Options(), None, [aid], ASSIGNMENTS.resolve(),
-                                        False, True, {}, lateness.load_policy(None))
+                                        False, True, {}, None)
     finally:
         for owner, attr, original in reversed(patches):
             setattr(owner, attr, original)

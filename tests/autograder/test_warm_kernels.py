@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -114,10 +115,29 @@ def test_a_killed_kernel_is_restarted_warm_and_its_state_rebuilt(work):
     assert nb.cells[2].outputs[0]["text"] == "42 True\n"
 
 
-def test_without_a_fork_server_kernels_start_cold(work, monkeypatch):
+def test_without_a_fork_server_kernels_start_cold(work, monkeypatch, capfd):
     """A fork server that cannot start costs speed, not grades: kernels start cold, with a note."""
-    def broken():
-        raise RuntimeError("no fork server today")
     monkeypatch.setattr(sandbox, "_servers", {})
-    monkeypatch.setattr(sandbox, "ForkServer", broken)
+    monkeypatch.delenv(sandbox.SHARED_ENV, raising=False)
+    monkeypatch.setattr(sandbox.ForkServer, "ready", lambda self, timeout=120: False)
     assert _run(["import sys; print('numpy' in sys.modules)"], work) == ["False\n"]
+    assert "kernels start cold: the fork server did not start" in capfd.readouterr().err
+
+
+def test_worker_processes_share_their_parent_s_fork_server(work, monkeypatch):
+    """A grading run's workers use the one server the run started (its imports paid once)."""
+    monkeypatch.setattr(sandbox, "_servers", {})
+    monkeypatch.delenv(sandbox.SHARED_ENV, raising=False)
+    sandbox.share_fork_server()
+    parent = sandbox._servers[os.getpid()]
+    assert os.environ[sandbox.SHARED_ENV] == f"{parent.pid}:{parent.folder}"
+    code = ("from autograder import sandbox; s = sandbox.fork_server(); "
+            "print(s.pid, s.folder, s.proc is None)")
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert child.stdout.split() == [str(parent.pid), str(parent.folder), "True"]
+    parent.close()
+    monkeypatch.setattr(sandbox, "_servers", {})
+    # a dead shared server: the worker starts its own
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    pid, folder, attached = child.stdout.split()
+    assert pid != str(parent.pid) and attached == "False"
