@@ -13,6 +13,7 @@ import contextlib
 import copy
 import math
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,16 +107,21 @@ class _Kernel:
         self.limits = limits
         self.running = False
 
-    def start(self):
+    def start(self, warm: bool = True):
         # sandboxed (bubblewrap, own uid, limits, no network) unless unavailable: see sandbox.py
-        self.client.km = sandbox.kernel_manager(self.cwd, self.limits)
+        self.client.km = km = sandbox.kernel_manager(self.cwd, self.limits, warm=warm)
         try:
             # the kernel's own log lines (transport warnings, crashes) are not for the student
             self.client.start_new_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.client.start_new_kernel_client()
         except Exception as e:  # a kernel that cannot start is the grader's failure
+            why = getattr(km, "warm_failure", lambda: None)()
             with contextlib.suppress(Exception):
                 self.client._cleanup_kernel()
+            if why is not None:  # forked warm: a cold start does not depend on the fork server
+                print(f"autograder: a warm kernel did not start ({type(e).__name__}: {e}; {why[-1500:]}); "
+                      "starting it cold", file=sys.stderr, flush=True)
+                return self.start(warm=False)
             raise KernelStartError(f"{type(e).__name__}: {e}") from e
         self.client.reset_execution_trackers()
         self.running = True

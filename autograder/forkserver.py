@@ -27,7 +27,7 @@ as a stub (``python -I -S forkserver.py kernel SOCKET REQUEST``): it hands its s
 to the server, forwards SIGINT, and exits with the kernel's status.
 
 Standard library only: this file runs inside the sandbox, with the kernels' Python, outside
-any package (see `autograder.sandbox.WarmStart`).
+any package (started and used by `autograder.sandbox.ForkServer`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 import traceback
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -215,10 +216,28 @@ def _init(req: dict, conn: socket.socket, streams: list[int], server_path: list[
                     os._exit(0)
 
 
+def _await_no_process_of(uid: int, timeout: float = 10.0) -> None:
+    """Wait until the uid's earlier kernel is gone, every process of it: what is still dying
+    (a fork bomb's hundred sleepers) would count against the new kernel's process limit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        owners = []
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    owners.append(os.stat(f"/proc/{pid}").st_uid)
+                except OSError:  # gone meanwhile
+                    pass
+        if uid not in owners:
+            return
+        time.sleep(0.005)
+
+
 def _spawn(req: dict, conn: socket.socket, fds: list[int], server_path: list[str]) -> None:
     """The server's child for one kernel: namespaces and file systems, then pid 1. Never returns."""
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _await_no_process_of(req["uid"])  # this server's /proc shows every kernel's processes
         _build_view(req)
         if os.fork() == 0:
             _init(req, conn, fds, server_path)
@@ -261,24 +280,50 @@ def serve(control: str, modules: list[str]) -> None:
             os.close(fd)
 
 
+#: What a stub keeps of its kernel's standard error (the kernel's own log lines, a traceback
+#: if it could not start): the first bytes only, the rest read and dropped.
+KEPT_STDERR = 8192
+
+
 def stub(control_socket: str, request: str) -> int:
-    """The grader's side of one kernel: hand over the standard streams, relay SIGINT, wait."""
+    """The grader's side of one kernel: hand over its standard streams (stderr through a pipe,
+    the first KEPT_STDERR bytes kept), relay SIGINT, wait; exit with the kernel's status. When
+    the kernel did not end well, why goes to RUNTIME/kernel-start.log for the grader."""
+    import select
+
+    runtime = json.loads(request)["runtime"]
+    err_r, err_w = os.pipe()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(control_socket)
-    socket.send_fds(conn, [request.encode()], [0, 1, 2])
-    signal.signal(signal.SIGINT, lambda *_: conn.sendall(b"I"))
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
-    reply = b""
-    while not reply.endswith(b"\n"):
-        data = conn.recv(1 << 16)
-        if not data:
-            return 1
-        reply += data
-    word, _, rest = reply.decode().partition(" ")
-    if word == "exit":
-        return int(rest)
-    print(f"forkserver: the kernel's sandbox could not be built: {json.loads(rest)}", file=sys.stderr)
-    return 1
+    kept, status, why = b"", 1, ""
+    try:
+        conn.connect(control_socket)
+        socket.send_fds(conn, [request.encode()], [0, 1, err_w])
+        os.close(err_w)
+        signal.signal(signal.SIGINT, lambda *_: conn.sendall(b"I"))
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
+        reply, streams = b"", [conn, err_r]
+        while conn in streams:
+            for ready in select.select(streams, [], [])[0]:
+                data = (conn.recv if ready is conn else lambda n: os.read(err_r, n))(1 << 16)
+                if not data:
+                    streams.remove(ready)
+                elif ready is conn:
+                    reply += data
+                elif len(kept) < KEPT_STDERR:
+                    kept += data[:KEPT_STDERR - len(kept)]
+        word, _, rest = reply.decode(errors="replace").partition(" ")
+        if word == "exit":
+            status = int(rest)
+        elif word == "error":
+            why = f"the kernel's sandbox could not be built: {json.loads(rest)}"
+        else:
+            why = "the fork server closed the connection"
+    except OSError as e:
+        why = f"could not reach the fork server: {e}"
+    if status != 0:
+        with open(os.path.join(runtime, "kernel-start.log"), "w") as log:
+            log.write(f"{why or f'the kernel exited with status {status}'}\n{kept.decode(errors='replace')}")
+    return status
 
 
 if __name__ == "__main__":

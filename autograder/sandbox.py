@@ -11,6 +11,10 @@ space, CPU time, processes, file size, open files and core dumps. The kernel is 
 in its own pid namespace and bwrap runs with --die-with-parent: when the grader shuts the
 kernel down (or dies), every process the submission started dies with it.
 
+As root, kernels are forked warm from a fork server that has imported ipykernel, numpy,
+matplotlib and `course` once (`autograder.forkserver`: the same view, uid and limits, built
+with namespaces of each kernel's own); otherwise each starts cold, as above.
+
 The kernel talks to the grader over ZMQ's ipc transport (Unix sockets in a per-kernel
 folder bound into the sandbox), since TCP loopback does not cross network namespaces.
 
@@ -492,16 +496,31 @@ class SandboxedKernelManager(_PromptKernelManager):
     """A KernelManager whose kernel runs inside a sandbox, over ipc sockets: forked warm by
     this process's `ForkServer` when there is one, else started cold by `command`."""
 
-    def __init__(self, *, workdir: Path, limits: Limits = Limits(), **kw):
+    def __init__(self, *, workdir: Path, limits: Limits = Limits(), warm: bool = True, **kw):
         super().__init__(**kw)
         self.workdir = Path(workdir)
         self.limits = limits
+        self.warm = warm
         self.runtime: Path | None = None
         self.submission: Path | None = None  # the warm kernel's copy of workdir, in the staging folder
         self.server: ForkServer | None = None
+        self.start_log = ""  # what the stub said when its kernel ended badly (kernel-start.log)
+
+    def warm_failure(self) -> str | None:
+        """Why this manager's warm kernel did not start (what its stub saw), or None: not warm."""
+        if self.server is None:
+            return None
+        if self.runtime is not None:
+            self._read_start_log()
+        return self.start_log or "no reason given"
+
+    def _read_start_log(self) -> None:
+        log_file = self.runtime / "kernel-start.log"
+        if log_file.exists():
+            self.start_log = log_file.read_text(errors="replace").strip()
 
     async def _async_pre_start_kernel(self, **kw):
-        self.server = fork_server()
+        self.server = fork_server() if self.warm else None
         self.runtime = Path(tempfile.mkdtemp(prefix="autograder-kernel-",
                                              dir=self.server.staging if self.server else None))
         self.transport = "ipc"
@@ -527,6 +546,8 @@ class SandboxedKernelManager(_PromptKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        if self.runtime is not None:
+            self._read_start_log()
         if not restart:
             for folder in (self.runtime, self.submission):
                 if folder is not None:
@@ -540,14 +561,15 @@ def _progress(message: str) -> None:
     print(f"autograder: {message}", file=sys.stderr, flush=True)
 
 
-def kernel_manager(workdir: Path, limits: Limits = Limits()) -> AsyncKernelManager:
-    """A kernel manager for a submission in workdir: sandboxed when possible (see `status`).
+def kernel_manager(workdir: Path, limits: Limits = Limits(), warm: bool = True) -> AsyncKernelManager:
+    """A kernel manager for a submission in workdir: sandboxed when possible (see `status`),
+    forked warm when possible and `warm` (see `fork_server`).
 
     Its kernel runs the kernel environment's Python (`kernel_env`), sandboxed or not.
     """
     env = kernel_env.ensure(progress=_progress)
     if status()[0]:
-        km, variables = SandboxedKernelManager(workdir=workdir, limits=limits), {}
+        km, variables = SandboxedKernelManager(workdir=workdir, limits=limits, warm=warm), {}
     else:  # the sandbox's copy of `course` then comes from this folder
         km, variables = AsyncKernelManager(), {"PYTHONPATH": str(support_lib()), **NO_FIGURES,
                                                "MPLCONFIGDIR": str(_support_dir())}

@@ -106,6 +106,16 @@ def test_nothing_of_one_kernel_reaches_the_next(work, tmp_path_factory):
         time.sleep(0.2)
 
 
+def test_a_fork_bomb_s_leftovers_do_not_stop_the_next_kernel(work):
+    """A kernel that used every process its uid may have is followed at once by the next
+    kernel of the same uid: that one waits for the leftovers to die, then starts and runs."""
+    bomb = ("import os, time\nn = 0\ntry:\n    while n < 1000:\n        if os.fork() == 0:\n"
+            "            time.sleep(1000)\n            os._exit(0)\n        n += 1\nexcept OSError:\n    pass\nprint(n)")
+    forked = int(_run([bomb], work)[0])
+    assert 0 < forked < sandbox.Limits().processes
+    assert _run(["print('started')"], work) == ["started\n"]
+
+
 def test_a_killed_kernel_is_restarted_warm_and_its_state_rebuilt(work):
     """A cell that kills its kernel costs that cell; the next runs in a new fork with the good cells replayed."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
@@ -118,16 +128,32 @@ def test_a_killed_kernel_is_restarted_warm_and_its_state_rebuilt(work):
 def test_without_a_fork_server_kernels_start_cold(work, monkeypatch, capfd):
     """A fork server that cannot start costs speed, not grades: kernels start cold, with a note."""
     monkeypatch.setattr(sandbox, "_servers", {})
-    monkeypatch.delenv(sandbox.SHARED_ENV, raising=False)
+    monkeypatch.setenv(sandbox.SHARED_ENV, "")
     monkeypatch.setattr(sandbox.ForkServer, "ready", lambda self, timeout=120: False)
     assert _run(["import sys; print('numpy' in sys.modules)"], work) == ["False\n"]
     assert "kernels start cold: the fork server did not start" in capfd.readouterr().err
 
 
+def test_a_warm_kernel_that_does_not_start_is_started_cold(work, monkeypatch, capfd):
+    """Its own failure is never a student's: a warm start that fails (here: no server at the
+    socket the stub is given) is said on stderr, with the stub's reason, and the kernel starts cold."""
+    real = sandbox.ForkServer.command
+
+    def elsewhere(self, *args):
+        argv = real(self, *args)
+        argv[argv.index(str(self.socket))] = str(work / "no-server.sock")
+        return argv
+
+    monkeypatch.setattr(sandbox.ForkServer, "command", elsewhere)
+    assert _run(["import sys; print('numpy' in sys.modules)"], work) == ["False\n"]
+    err = capfd.readouterr().err
+    assert "a warm kernel did not start" in err and "could not reach the fork server" in err, err
+
+
 def test_worker_processes_share_their_parent_s_fork_server(work, monkeypatch):
     """A grading run's workers use the one server the run started (its imports paid once)."""
     monkeypatch.setattr(sandbox, "_servers", {})
-    monkeypatch.delenv(sandbox.SHARED_ENV, raising=False)
+    monkeypatch.setenv(sandbox.SHARED_ENV, "")  # and whatever share_fork_server sets, undone after
     sandbox.share_fork_server()
     parent = sandbox._servers[os.getpid()]
     assert os.environ[sandbox.SHARED_ENV] == f"{parent.pid}:{parent.folder}"
