@@ -102,6 +102,7 @@ def outcomes(ex, fn, inputs: list[dict], namespace: dict | None = None) -> list:
                 result = ex.convention.run(fn, mine, namespace)
                 result = {k: np.asarray(v, dtype=np.float64) for k, v in result.items()}
         except Exception as e:  # noqa: BLE001 (any error of the answer is an outcome)
+            e.__traceback__ = None  # what the answer's frames held (a memory hog's) is freed now
             result = kind_of(type(e).__name__, str(e))
         changed = any(not np.array_equal(np.asarray(mine[k]), np.asarray(v), equal_nan=True)
                       for k, v in given.items() if k in mine)

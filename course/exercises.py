@@ -788,6 +788,9 @@ def check(name: str, fn, *, seed: int = 0, show: bool = True, namespace: dict | 
         except NotImplementedError as exc:
             raise NotWrittenYet(_not_written(exc, title)) from None
         except Exception as exc:  # the answer itself raised: show where, in its own lines
+            # what the answer's frames held is freed first (a memory hog's list): the report
+            # is then made, and the answer run again to name its mistake, with memory to spare
+            traceback.clear_frames(exc.__traceback__)
             lines = _your_lines(exc)
             detail = str(exc).strip().splitlines()
             raise CheckFailed(_named_mistake(ex, fn, namespace, (
