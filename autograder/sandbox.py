@@ -138,8 +138,8 @@ def _rlimit(which: int, want: int) -> int:
 
 
 #: Where the sandbox sees the submission as the grader staged it (read-only); the kernel's
-#: working folder, at the staging folder's own path, starts as a copy of it.
-INSIDE_SUBMISSION = "/opt/autograder/submission"
+#: working folder, at the staging folder's own path, starts as a copy of it (warm or cold).
+INSIDE_SUBMISSION = forkserver.INSIDE_SUBMISSION
 
 
 def _parents(path: str, made: set[str]) -> list[str]:
