@@ -3,7 +3,7 @@ into a sandbox of its own for each kernel.
 
 A grading kernel used to cost a worker about a second before a student's first line ran:
 bubblewrap, a Python interpreter, ipykernel, then numpy, matplotlib and `course`. Here a
-*fork server* pays that once per worker. It runs inside a bubblewrap sandbox like a kernel's
+*fork server* pays that once per grading run. It runs inside a bubblewrap sandbox like a kernel's
 (same files, no network), as root with only the capabilities it needs to build sandboxes
 (CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_NET_ADMIN), has imported ipykernel
 and the course's modules, and never runs a student's code. For each kernel it forks:
@@ -33,10 +33,12 @@ any package (started and used by `autograder.sandbox.ForkServer`).
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import importlib
 import json
 import os
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -85,7 +87,6 @@ def _tmpfs(target: str, size: int, mode: str = "1777") -> None:
 def _loopback_up() -> None:
     """Bring up `lo` of the new network namespace (as bubblewrap does): its only interface."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        import fcntl
         req = struct.pack("16sh22x", b"lo", 0)
         flags = struct.unpack("16sh22x", fcntl.ioctl(s, SIOCGIFFLAGS, req))[1]
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | IFF_UP))
@@ -179,20 +180,21 @@ def _kernel(req: dict, streams: list[int], server_path: list[str]) -> None:
 def _init(req: dict, conn: socket.socket, streams: list[int], server_path: list[str]) -> None:
     """pid 1 of the kernel's namespace: starts the kernel, then waits for it or for the grader."""
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # told of the kernel's exit even if it comes before the kernel's fork returns here
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     kernel = os.fork()
     if kernel == 0:
         try:
+            signal.set_wakeup_fd(-1)
             _kernel(req, streams, server_path)
         except BaseException:
             traceback.print_exc()
         os._exit(1)
     for fd in streams:
         os.close(fd)
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    import select
     while True:
         ready, _, _ = select.select([conn, wake_r], [], [])
         if conn in ready:
@@ -289,8 +291,6 @@ def stub(control_socket: str, request: str) -> int:
     """The grader's side of one kernel: hand over its standard streams (stderr through a pipe,
     the first KEPT_STDERR bytes kept), relay SIGINT, wait; exit with the kernel's status. When
     the kernel did not end well, why goes to RUNTIME/kernel-start.log for the grader."""
-    import select
-
     runtime = json.loads(request)["runtime"]
     err_r, err_w = os.pipe()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
