@@ -19,7 +19,7 @@ table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
 td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; }
 td.num { text-align: right; } .warn { color: #9a6700; }
 .banner { background: #cf222e; color: #fff; padding: .8rem 1rem; border-radius: 6px; margin: 1rem 0; }
-img, svg.plot { max-width: 100%; height: auto; }
+svg.plot { max-width: 100%; height: auto; }
 .plots { display: flex; flex-wrap: wrap; gap: .5rem; }
 """
 _STATUS_COLORS = {

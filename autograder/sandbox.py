@@ -349,31 +349,36 @@ def fork_server() -> ForkServer | None:
     """This process's fork server (its parent's, if it shares one), started if need be; None
     when kernels start cold here (not root, no sandbox, AUTOGRADER_WARM=off, or the server
     cannot start: said once)."""
-    pid = os.getpid()  # a forked worker starts its own
-    server = _servers.get(pid)
-    if server is not None and server.ready():
-        return server
-    if server is not None:
+    pid = os.getpid()  # each worker process has its entry, if only its parent's server
+    shared = None
+    if pid in _servers:
+        server = _servers[pid]
+        if server is None or server.ready():
+            return server
         log.warning("the fork server stopped (%s); starting another", server.log)
-    elif pid in _servers or not _warm_wanted():
+    elif not _warm_wanted():
         _servers[pid] = None
         return None
-    shared, _, folder = os.environ.get(SHARED_ENV, "").partition(":")
-    if server is None and shared:
-        server = ForkServer(Path(folder), int(shared))
+    elif os.environ.get(SHARED_ENV):
+        owner, _, folder = os.environ[SHARED_ENV].partition(":")
+        shared = ForkServer(Path(folder), int(owner))
+    _servers[pid] = server = shared if shared is not None and shared.ready() else _started()
+    return server
+
+
+def _started() -> ForkServer | None:
+    """A new fork server of this process's, once it serves; None (said on stderr) if it cannot."""
     try:
-        if server is None or not server.ready():
-            server = ForkServer.start()
+        server = ForkServer.start()
     except OSError as e:
         print(f"autograder: kernels start cold: the fork server could not start: {e}", file=sys.stderr, flush=True)
-        server = None
-    if server is not None and not server.ready():
-        print(f"autograder: kernels start cold: the fork server did not start: "
-              f"{server.log.read_text(errors='replace')[-600:]}", file=sys.stderr, flush=True)
-        server.close()
-        server = None
-    _servers[pid] = server
-    return server
+        return None
+    if server.ready():
+        return server
+    print(f"autograder: kernels start cold: the fork server did not start: "
+          f"{server.log.read_text(errors='replace')[-600:]}", file=sys.stderr, flush=True)
+    server.close()
+    return None
 
 
 def share(path: Path) -> None:
