@@ -58,10 +58,12 @@ def build_course_wheel(dest: Path) -> Path:
 
 
 def _about(notebook: Path) -> tuple[str, str]:
-    """(title, time) of a notebook, from its first cell's heading and its **Time** line."""
+    """(title, time) of a notebook, from its first cell with a heading (notebook 01 opens with
+    a getting-started cell before it) and that cell's **Time** line."""
     import nbformat
 
-    first = nbformat.read(notebook, as_version=4).cells[0].source
+    cells = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown"]
+    first = next((c for c in cells if any(line.startswith("# ") for line in c.splitlines())), "")
     title = next((line.lstrip("# ").strip() for line in first.splitlines() if line.startswith("# ")), notebook.stem)
     time = re.search(r"\*\*Time\*\*:?\s*(?:about\s+)?([^.\n]*)", first)
     return title, time.group(1).strip() if time else ""

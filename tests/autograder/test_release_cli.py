@@ -86,3 +86,13 @@ def test_quick_start_names_the_wheel_of_this_version(release_dir):
         named = re.findall(r"backprop_course_student-[^\s\"'`\[\]]*", text)
         assert named and set(named) == {wheel}, f"{where} names {named}, not {wheel}"
         assert f'pip install "./{wheel}[jupyter]"' in text, f"{where}: no install command for {wheel}"
+
+
+def test_readme_names_each_notebook_s_subject_and_time(release_dir):
+    """Does the release's README give every notebook its title and its time (notebook 01's
+    heading comes after its getting-started cell)?"""
+    readme = (release_dir / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\d\d_[^/]+)/([^`]+)\.ipynb` \| ([^|]*) \| ([^|]*) \|$", readme, re.M)
+    assert len(rows) == len(list(release_dir.glob("*/*.ipynb")))
+    for folder, stem, title, time in rows:
+        assert title.strip() not in ("", stem) and "minutes" in time, (folder, title, time)
