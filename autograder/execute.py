@@ -172,6 +172,7 @@ def execute(
     limits: sandbox.Limits | None = None,
     output_limit: int = OUTPUT_LIMIT,
     keep_whole: str = "",
+    then=lambda outcomes: [],
 ) -> dict[int, CellOutcome]:
     """Execute the code cells of nb in order, in place; returns each code cell's outcome.
 
@@ -187,6 +188,8 @@ def execute(
     timeout_for(index, outcomes so far): a cell's own timeout in seconds, or None for `timeout`.
     limits: the kernel's resource limits (memory, what it may write, ...; see `sandbox.Limits`).
     keep_whole: a MIME type whose outputs are the grader's (answers of a harness): never cut.
+    then(outcomes so far): once every cell has run, more cells to append to nb and run in the
+    same kernel (what to check next, decided from what the last ones did); [] to finish.
 
     Raises KernelStartError when a kernel cannot be started at all: that is the grader's
     failure (its environment, its sandbox), never a student's.
@@ -207,17 +210,24 @@ def execute(
 
     try:
         kernel.start()
-        for i, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            if not kernel.running or skip(i, outcomes):
-                outcomes[i] = CellOutcome("skipped")
-                continue
-            outcome = outcomes[i] = kernel.run(cell, i, timeout_for(i, outcomes))
-            if outcome.status == "ok" and replayable(cell):
-                good.append(i)
-            elif outcome.status in ("timeout", "crashed") or outcome.ename in SPOILING_ERRORS:
-                restart()
+        i = 0
+        while True:
+            for i, cell in enumerate(nb.cells[i:], start=i):
+                if cell.cell_type != "code":
+                    continue
+                if not kernel.running or skip(i, outcomes):
+                    outcomes[i] = CellOutcome("skipped")
+                    continue
+                outcome = outcomes[i] = kernel.run(cell, i, timeout_for(i, outcomes))
+                if outcome.status == "ok" and replayable(cell):
+                    good.append(i)
+                elif outcome.status in ("timeout", "crashed") or outcome.ename in SPOILING_ERRORS:
+                    restart()
+            more = then(outcomes)
+            if not more:
+                break
+            i = len(nb.cells)
+            nb.cells.extend(more)
     finally:
         kernel.stop()
     return outcomes

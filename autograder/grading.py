@@ -146,14 +146,31 @@ def _with_verdict(status: str, message: str, points: float, verdict) -> tuple[st
     return status, verdict.score, message, ",".join(flags)
 
 
-def _costs(nb, outcomes) -> dict[str, sealed.Cost]:
-    """What the grader's clock said of each question's cost check (forward cell, then answer cell)."""
-    costs = {}
+def _deferrable(nb, declared: dict) -> dict[int, tuple[str, str]]:
+    """{test cell index: (visible check, hidden tests)} of each declared question whose test
+    cell is the one its declaration makes (`autograder.sync`), hidden tests and all.
+
+    Those hidden tests are the visible check on other seeds, which the sealed check
+    supersedes (the same kinds of inputs, this student's own seeds, the reference's answers):
+    they run only where they can still say something, after a sealed check marked the
+    question down though its visible check passed. An instructor's own test cell runs whole.
+    """
+    from autograder.sync import test_parts, test_source
+
+    found = {}
     for i, cell in enumerate(nb.cells):
-        fwd, ans = outcomes.get(i - 1), outcomes.get(i)
-        if sealed.cost_step(cell) == "answer" and fwd and ans and fwd.status == "ok" and ans.status != "skipped":
-            costs[sealed.harness_question(cell)] = sealed.Cost(fwd.seconds, ans.status, ans.seconds)
-    return costs
+        ex = declared.get(grade_id(cell)) if is_test(cell) else None
+        if ex is not None and (parts := test_parts(ex))[1] and cell.source == test_source(ex):
+            found[i] = parts
+    return found
+
+
+def _hidden_part(question: str, source: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(source, metadata={"autograder": {"hidden_tests_of": question}})
+
+
+def _is_hidden_part(cell) -> bool:
+    return "hidden_tests_of" in cell.get("metadata", {}).get("autograder", {})
 
 
 def grade_notebook(task: Task, source: dict, release: dict, options: Options = Options(),
@@ -182,9 +199,14 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         work = Path(tmp)
         # the submission's own files (data it brought), as read: never a link, never outside it
         submission.write_files(sub, work)
-        plan = None
+        plan, deferred, whole, verdicts = None, {}, {}, {}
         if options.sealed:
-            plan = sealed.prepare(nb, [q for q, _ in questions(source_nb)], work, task.student)
+            asked = [q for q, _ in questions(source_nb)]
+            plan = sealed.prepare(nb, asked, work, task.student)
+            deferred = _deferrable(nb, sealed.declared(asked))
+            whole = {i: nb.cells[i].source for i in deferred}  # put back once run
+            for i, (visible, _) in deferred.items():
+                nb.cells[i].source = visible
         test_cell = {grade_id(c): i for i, c in enumerate(nb.cells) if is_test(c)}
 
         def hopeless(i, outcomes):
@@ -194,22 +216,39 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
             done = outcomes.get(test_cell.get(q))
             return q is not None and done is not None and done.status in ("timeout", "crashed")
 
-        def cost_timeout(i, outcomes):
-            # the answer of a cost check gets its budget, from the forward passes timed just before
-            if sealed.cost_step(nb.cells[i]) != "answer" or (before := outcomes.get(i - 1)) is None:
-                return None
-            return sealed.cost_budget(before.seconds) + 1.0 if before.status == "ok" else None
+        def then(outcomes):
+            # the cost checks' follow-ups first; then the verdicts, and the hidden tests worth running
+            if plan is None:
+                return []
+            if more := sealed.follow_up(plan, nb.cells, outcomes):
+                return more
+            if verdicts:  # judged already: only hidden tests ran since, which change no verdict
+                return []
+            verdicts.update(sealed.judge(plan, sealed.records(nb.cells[graded_cells:]),
+                                         sealed.costs(nb.cells, outcomes)))
+            return [_hidden_part(q, hidden) for i, (_, hidden) in deferred.items()
+                    if (q := grade_id(nb.cells[i])) in verdicts and not verdicts[q].ok
+                    and (o := outcomes.get(i)) is not None and o.status == "ok"]
 
         try:
             outcomes = execute(
-                nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c),
-                skip=hopeless, timeout=options.timeout, timeout_for=cost_timeout,
+                nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c) and not _is_hidden_part(c),
+                skip=hopeless, timeout=options.timeout,
+                timeout_for=lambda i, outcomes: sealed.cost_timeout(nb.cells, i, outcomes),
                 limits=sandbox.Limits(memory=options.memory_limit, workdir_size=options.disk_limit),
-                keep_whole=sealed.MIME,
+                keep_whole=sealed.MIME, then=then,
             )
         except KernelStartError as e:
             return grader_error(task, source_nb, f"the grader could not start a kernel: {e}", time.monotonic() - start)
-        verdicts = sealed.judge(plan, sealed.records(nb.cells[graded_cells:]), _costs(nb, outcomes)) if plan else {}
+    # a test cell's hidden tests, when they ran, count as its own: their outcome, their outputs
+    for j in range(graded_cells, len(nb.cells)):
+        if _is_hidden_part(nb.cells[j]):
+            i = test_cell[nb.cells[j].metadata["autograder"]["hidden_tests_of"]]
+            nb.cells[i].outputs += nb.cells[j].get("outputs", [])
+            if outcomes.get(j) is not None and outcomes[j].status != "ok":
+                outcomes[i] = outcomes[j]
+    for i, source in whole.items():
+        nb.cells[i].source = source
     del nb.cells[graded_cells:]  # the harness is the grader's, not part of the feedback
 
     answer_trouble = {

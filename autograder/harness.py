@@ -108,26 +108,29 @@ def run(plan: dict, namespace: dict) -> None:
 
 
 # --- the cost check: is the answer about as cheap as a forward pass? ------------------------
+# Each cell draws the exercise's large input (its declaration's `cost` case) from the same
+# seed, so the two need nothing from each other, and frees it when done.
 
-_COST: dict = {}  # exercise -> the large input, drawn by cost_forward
 
-
-def cost_forward(name: str, seed: int, reps: int) -> None:
-    """Draw the exercise's large input (its declaration's `cost` case), then run the forward
-    pass `reps` times on it; the grader times this cell (the drawing only adds to the budget)."""
+def _large(name: str, seed: int):
     import numpy as np
 
     from course.exercises import exercise
 
     ex = exercise(name)
-    _COST[name] = ex.draw(ex.cost, np.random.default_rng(seed))
+    return ex, ex.draw(ex.cost, np.random.default_rng(seed))
+
+
+def cost_answer(name: str, seed: int, namespace: dict) -> None:
+    """Run the answer once on the large input; the grader times this cell, with a budget
+    (the drawing adds to its time what it adds to the forward passes')."""
+    ex, inputs = _large(name, seed)
+    ex.convention.run(namespace[ex.function], inputs, namespace)
+
+
+def cost_forward(name: str, seed: int, reps: int) -> None:
+    """Run the forward pass `reps` times on the large input; the grader times this cell
+    (only for an answer slower than the least budget: it says what the budget is)."""
+    ex, inputs = _large(name, seed)
     for _ in range(reps):
-        ex.convention.forward_once(_COST[name])
-
-
-def cost_answer(name: str, namespace: dict) -> None:
-    """Run the answer once on the large input; the grader times this cell, with a budget."""
-    from course.exercises import exercise
-
-    ex = exercise(name)
-    ex.convention.run(namespace[ex.function], _COST.pop(name), namespace)
+        ex.convention.forward_once(inputs)

@@ -52,7 +52,9 @@ MAX_FORWARD_CALLS = 8
 #: grader's clock), at least COST_FLOOR and at most COST_CEILING seconds. An analytic backward
 #: pass costs about one or two forward passes; a loop over the batch, tens; any per-entry
 #: numerical method, one per input entry (262,144 here: minutes). The ceiling also bounds
-#: what a submission gains by slowing the forward passes down.
+#: what a submission gains by slowing the forward passes down. The forward passes are timed
+#: only for an answer that took more than COST_FLOOR: within it, it is in budget whatever
+#: they take.
 COST_REPS = 5
 COST_FACTOR = 200
 COST_FLOOR = 2.0
@@ -66,6 +68,7 @@ class Plan:
     """The sealed questions of one notebook run: their exercises and drawn cases."""
 
     folder: Path
+    student: str = ""  # the hidden inputs' seeds are drawn from it
     questions: dict = field(default_factory=dict)  # question -> (Exercise, [(Case, inputs)])
 
 
@@ -124,7 +127,7 @@ def _harness_cell(question: str, code: str, **meta) -> nbformat.NotebookNode:
 
 def prepare(nb, questions: list[str], workdir: Path, student: str, exercises: dict | None = None) -> Plan:
     """Write the hidden inputs under workdir and append one harness cell per sealed question."""
-    plan = Plan(folder=workdir / FOLDER)
+    plan = Plan(folder=workdir / FOLDER, student=student)
     plan.folder.mkdir(exist_ok=True)
     for question, ex in declared(questions, exercises).items():
         drawn = ex.inputs(_seed(student, question))
@@ -140,11 +143,65 @@ def prepare(nb, questions: list[str], workdir: Path, student: str, exercises: di
         nb.cells.append(_harness_cell(
             question, f"_harness.run(__import__('json').loads({json.dumps(json.dumps(payload))}), globals())"))
         if ex.cost is not None:
-            seed = _seed(student, question, "cost")
-            nb.cells += [_harness_cell(question, f"_harness.cost_forward({ex.name!r}, {seed}, {COST_REPS})",
-                                       cost="forward"),
-                         _harness_cell(question, f"_harness.cost_answer({ex.name!r}, globals())", cost="answer")]
+            nb.cells.append(_cost_cell(plan, question, "answer"))
     return plan
+
+
+def _cost_cell(plan: Plan, question: str, step: str) -> nbformat.NotebookNode:
+    ex, _ = plan.questions[question]
+    seed = _seed(plan.student, question, "cost")
+    call = (f"_harness.cost_answer({ex.name!r}, {seed}, globals())" if step == "answer"
+            else f"_harness.cost_forward({ex.name!r}, {seed}, {COST_REPS})")
+    return _harness_cell(question, call, cost=step)
+
+
+def _cost_steps(cells, outcomes: dict) -> dict[str, dict[str, list]]:
+    """{question: {"answer": [outcome, ...], "forward": [...]}} of the cost cells run so far."""
+    steps: dict[str, dict[str, list]] = {}
+    for i, cell in enumerate(cells):
+        step = cost_step(cell)
+        if step and i in outcomes:
+            steps.setdefault(harness_question(cell), {"answer": [], "forward": []})[step].append(outcomes[i])
+    return steps
+
+
+def cost_timeout(cells, index: int, outcomes: dict) -> float | None:
+    """The timeout of cell `index` if it is a cost check's answer, else None: COST_FLOOR (and
+    a second to report), or the budget the forward passes gave, when they were timed."""
+    if cost_step(cells[index]) != "answer":
+        return None
+    forward = _cost_steps(cells[:index], outcomes).get(harness_question(cells[index]), {}).get("forward")
+    return (cost_budget(forward[-1].seconds) if forward and forward[-1].status == "ok" else COST_FLOOR) + 1.0
+
+
+def follow_up(plan: Plan, cells, outcomes: dict) -> list:
+    """The cost cells still needed, once those so far have run: the forward passes of an
+    answer slower than COST_FLOOR (they set its budget), and the answer again if its first
+    run was stopped at COST_FLOOR where the budget turned out larger (a slow machine)."""
+    more = []
+    for question, steps in _cost_steps(cells, outcomes).items():
+        answer, forward = steps["answer"][-1], steps["forward"]
+        slow = answer.status == "timeout" or (answer.status == "ok" and answer.seconds > COST_FLOOR)
+        if not slow:
+            continue
+        if not forward:
+            more.append(_cost_cell(plan, question, "forward"))
+        elif (len(steps["answer"]) == 1 and answer.status == "timeout" and forward[-1].status == "ok"
+              and cost_budget(forward[-1].seconds) > COST_FLOOR):
+            more.append(_cost_cell(plan, question, "answer"))
+    return more
+
+
+def costs(cells, outcomes: dict) -> dict[str, Cost]:
+    """What the grader's clock said of each question's cost check (see `Cost`); none for a
+    question whose forward passes, when timed, did not run fine (no budget to judge by)."""
+    found = {}
+    for question, steps in _cost_steps(cells, outcomes).items():
+        answer, forward = steps["answer"][-1], steps["forward"]
+        if answer.status == "skipped" or (forward and forward[-1].status != "ok"):
+            continue
+        found[question] = Cost(forward[-1].seconds if forward else None, answer.status, answer.seconds)
+    return found
 
 
 def records(cells) -> dict[str, dict]:
@@ -264,26 +321,30 @@ def _verdict(ex: Exercise, cases: list[tuple[str, _Case]]) -> Verdict:
 
 @dataclass(frozen=True)
 class Cost:
-    """What the grader's clock said of a cost check: COST_REPS forward passes, then the answer."""
+    """What the grader's clock said of a cost check: the answer, and COST_REPS forward passes
+    when the answer took more than COST_FLOOR (None: not timed, the budget is COST_FLOOR)."""
 
-    forward_seconds: float
+    forward_seconds: float | None
     answer_status: str  # the answer cell's outcome: ok, error, timeout, crashed
     answer_seconds: float
 
     @property
     def budget(self) -> float:
-        return cost_budget(self.forward_seconds)
+        return COST_FLOOR if self.forward_seconds is None else cost_budget(self.forward_seconds)
 
     def too_slow(self) -> bool:
         return self.answer_status == "timeout" or (self.answer_status == "ok" and self.answer_seconds > self.budget)
 
 
 def _cost_verdict(ex: Exercise, cost: Cost) -> Verdict:
-    forward = cost.forward_seconds / COST_REPS
     took = f"more than {cost.budget:.1f} s" if cost.answer_status == "timeout" else f"{cost.answer_seconds:.1f} s"
+    compared = ""
+    if cost.forward_seconds is not None:
+        forward = cost.forward_seconds / COST_REPS
+        compared = (f", where one forward pass takes {forward * 1000:.1f} ms: that is more than "
+                    f"{cost.budget / max(forward, 1e-9):.0f} forward passes")
     return Verdict(0.0, ex.total, (
-        f"your {ex.function} took {took} on a large input ({ex.cost.name}), where one forward pass takes "
-        f"{forward * 1000:.1f} ms: that is more than {cost.budget / max(forward, 1e-9):.0f} forward passes, as if it "
+        f"your {ex.function} took {took} on a large input ({ex.cost.name}){compared}, as if it "
         "evaluated the forward pass once per input entry (finite differences, complex steps or another numerical "
         "method): derive the backward pass instead (flagged for the instructor)"), ("numerical-gradient",))
 

@@ -36,15 +36,25 @@ def hidden_seeds(ex: Exercise) -> list[int]:
     return [base + i for i in range(HIDDEN_SEEDS)]
 
 
-def test_source(ex: Exercise) -> str:
-    """The code of an exercise's graded cell: the visible check, then the hidden tests."""
+def test_parts(ex: Exercise) -> tuple[str, str]:
+    """(visible check, hidden tests) of an exercise's graded cell; the hidden part may be "".
+
+    The hidden tests are the visible check on other seeds: the same kinds of inputs the
+    sealed check draws per student and compares with the reference (`autograder.sealed`).
+    """
     visible = f"check({ex.name!r}, {ex.function})"
     if isinstance(ex.convention, Training):  # a training run is slow: its sealed check trains again
-        return visible
+        return visible, ""
     seeds = ", ".join(str(s) for s in hidden_seeds(ex))
-    return (f"{visible}\n\n### BEGIN HIDDEN TESTS\n# the same kinds of inputs, drawn from other seeds\n"
-            f"for seed in ({seeds}):\n    check({ex.name!r}, {ex.function}, seed=seed, show=False)\n"
-            "### END HIDDEN TESTS")
+    return visible, ("### BEGIN HIDDEN TESTS\n# the same kinds of inputs, drawn from other seeds\n"
+                     f"for seed in ({seeds}):\n    check({ex.name!r}, {ex.function}, seed=seed, show=False)\n"
+                     "### END HIDDEN TESTS")
+
+
+def test_source(ex: Exercise) -> str:
+    """The code of an exercise's graded cell: the visible check, then the hidden tests."""
+    visible, hidden = test_parts(ex)
+    return f"{visible}\n\n{hidden}" if hidden else visible
 
 
 def solution_source(name: str) -> str | None:

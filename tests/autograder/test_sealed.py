@@ -131,6 +131,39 @@ def affine_backward(dout, cache):
 '''
 
 
+def _memorizer() -> str:
+    """A relu_backward right on the visible check's inputs only (it knows their upstream
+    gradients' sums), half the answer elsewhere: the hidden tests and the sealed check see it."""
+    import numpy as np
+
+    from course.exercises import exercise
+
+    known = sorted({round(float(np.sum(inputs["dout"])), 9) for _, inputs in exercise("relu_backward").inputs(0)})
+    return f'''
+def relu_backward(dout, cache):
+    dx = dout * (cache > 0)
+    return dx if round(float(np.sum(dout)), 9) in {known} else 0.5 * dx
+'''
+
+
+# A right relu_backward that turns wrong for every caller but the harness once a sealed check
+# has run: right whenever the notebook's own test runs in place, it fails hidden tests run
+# after the harness (and is flagged, the two disagreeing), which must then not run at all
+WRONG_AFTER_THE_HARNESS = '''
+import sys
+import autograder_harness as _h
+_after, _run = [], _h.run
+_h.run = lambda plan, namespace: (_run(plan, namespace), _after.append(1))
+
+def relu_backward(dout, cache):
+    dx = dout * (cache > 0)
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") != "autograder_harness":
+        frame = frame.f_back
+    return 2 * dx if _after and frame is None else dx
+'''
+
+
 # an answer cell that fills the kernel's memory, keeps it (a global) and ends in an error:
 # every cell after it, the sealed harness included, then runs out of memory
 MEMORY_HOG = """
@@ -155,7 +188,9 @@ def graded_out(tmp_path_factory):
                 "array_like": right | {"affine_backward": ARRAY_LIKE},
                 "complex_step": right | {"affine_backward": COMPLEX_STEP},
                 "richardson": right | {"relu_backward": RICHARDSON},
-                "memory_hog": right | {"affine_backward": right["affine_backward"] + "\n" + MEMORY_HOG}}
+                "memory_hog": right | {"affine_backward": right["affine_backward"] + "\n" + MEMORY_HOG},
+                "memorizer": right | {"relu_backward": _memorizer()},
+                "wrong_after_the_harness": right | {"relu_backward": WRONG_AFTER_THE_HARNESS}}
     students |= {f"cheat_{k}": right | {"affine_backward": code + "\n" + WRONG} for k, code in CHEATS.items()}
     for sid, answers in students.items():
         path = root / "submitted" / sid / layers[0] / f"{layers[1]}.ipynb"
@@ -224,6 +259,26 @@ def test_a_finite_difference_backward_is_flagged_and_earns_nothing(graded):
     assert "finite-difference" in row["message"]
 
 
+def test_an_answer_right_on_the_visible_inputs_only_fails_its_hidden_tests(graded_out, graded):
+    """An answer that passes the visible check and is wrong elsewhere: the sealed check marks
+    it down, and its hidden tests (run once that is known) give the message and the feedback,
+    as when they ran in place: failed, not flagged as a fooled test."""
+    row = graded["memorizer", "test_relu_backward"]
+    assert (float(row["score"]), row["status"]) == (0.0, "failed"), row
+    assert row["message"].startswith("NOT YET: relu_backward on ") and "2x too small" in row["message"], row
+    assert "sealed-disagrees" not in row["flags"], row
+    page = next((graded_out / "feedback" / "memorizer").rglob("*.html")).read_text()
+    assert "2x too small" in page and "OK: relu_backward is right" in page
+
+
+def test_hidden_tests_do_not_run_for_a_right_answer(graded):
+    """Hidden tests a sealed check supersedes are not run for a question it gave full marks (they
+    would run after the harness, where this answer turns wrong, and disagree with it)."""
+    rows = [r for (sid, _), r in graded.items() if sid == "wrong_after_the_harness"]
+    assert rows and all(float(r["score"]) == float(r["max_score"]) and not r["flags"] for r in rows), [
+        (r["question"], r["score"], r["status"], r["message"]) for r in rows]
+
+
 def test_honest_student_gets_full_marks_unflagged(graded):
     """Does an honest, right submission keep every point, with no flag?"""
     rows = [r for (sid, _), r in graded.items() if sid == "honest"]
@@ -270,3 +325,65 @@ def test_a_forged_record_of_strings_is_wrong_not_a_grader_error():
     assert "could not be read" in judged.problem
     odd = {f"q.{i}": record(dx=np.zeros((1,) * 20)) for i in range(len(drawn))}
     assert sealed.diagnosed(ex, "q", drawn, odd) == ()
+
+
+def _cost_run(tmp, answer_runs, forward=None, second=None):
+    """The cost cells of test_affine_backward run with the given outcomes, in the order the
+    grader appends them (`sealed.follow_up`): [(cells, outcomes), ...] after each round."""
+    from autograder import sealed
+    from autograder.execute import CellOutcome
+
+    nb = nbformat.v4.new_notebook()
+    plan = sealed.prepare(nb, ["test_affine_backward"], tmp, "student")
+    outcomes = {i: CellOutcome("ok", 0.01) for i, c in enumerate(nb.cells) if not sealed.cost_step(c)}
+    script = [answer_runs, forward, second]
+    rounds = []
+    while True:
+        for i, cell in enumerate(nb.cells):
+            if i not in outcomes:
+                outcomes[i] = script.pop(0)
+        rounds.append([sealed.cost_step(c) for c in nb.cells if sealed.cost_step(c)])
+        more = sealed.follow_up(plan, nb.cells, outcomes)
+        if not more:
+            return rounds, sealed.costs(nb.cells, outcomes), [sealed.cost_timeout(nb.cells, i, outcomes)
+                                                              for i, c in enumerate(nb.cells) if sealed.cost_step(c) == "answer"]
+        nb.cells += more
+
+
+def test_a_quick_answer_is_in_budget_without_timing_the_forward_passes(tmp_path):
+    """An answer within the least budget (COST_FLOOR): no forward passes timed, not too slow."""
+    from autograder.execute import CellOutcome
+
+    rounds, costs, timeouts = _cost_run(tmp_path, CellOutcome("ok", 0.05))
+    assert rounds == [["answer"]] and not costs["test_affine_backward"].too_slow()
+    assert timeouts == [3.0]
+
+
+def test_a_slow_answer_is_judged_by_the_forward_passes(tmp_path):
+    """An answer slower than COST_FLOOR: its forward passes are timed, and set its budget."""
+    from autograder.execute import CellOutcome
+
+    rounds, costs, _ = _cost_run(tmp_path, CellOutcome("ok", 2.5), CellOutcome("ok", 0.02))  # budget: 200 x 4 ms < 2 s
+    assert rounds == [["answer"], ["answer", "forward"]] and costs["test_affine_backward"].too_slow()
+    rounds, costs, _ = _cost_run(tmp_path, CellOutcome("ok", 2.5), CellOutcome("ok", 0.1))  # budget: 200 x 20 ms = 4 s
+    assert not costs["test_affine_backward"].too_slow()
+
+
+def test_an_answer_stopped_at_the_floor_runs_again_with_a_larger_budget(tmp_path):
+    """On a slow machine (forward passes worth a budget above COST_FLOOR), an answer stopped at
+    COST_FLOOR is run again with that budget; a machine-independent timeout is too slow."""
+    from autograder.execute import CellOutcome
+
+    rounds, costs, timeouts = _cost_run(tmp_path, CellOutcome("timeout", 3.0), CellOutcome("ok", 0.1), CellOutcome("ok", 3.5))
+    assert rounds[-1] == ["answer", "forward", "answer"] and timeouts == [3.0, 5.0]
+    assert not costs["test_affine_backward"].too_slow()
+    rounds, costs, _ = _cost_run(tmp_path, CellOutcome("timeout", 3.0), CellOutcome("ok", 0.01))
+    assert rounds[-1] == ["answer", "forward"] and costs["test_affine_backward"].too_slow()
+
+
+def test_forward_passes_that_fail_leave_no_cost_verdict(tmp_path):
+    """Forward passes that raise (a submission that broke them) give no budget: no cost verdict."""
+    from autograder.execute import CellOutcome
+
+    _, costs, _ = _cost_run(tmp_path, CellOutcome("ok", 2.5), CellOutcome("error", 0.01, "ValueError"))
+    assert "test_affine_backward" not in costs
