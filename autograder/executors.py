@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -100,6 +101,17 @@ def _why(error: BaseException) -> str:
     return f"internal grader error: {type(error).__name__}: {error}"
 
 
+def _start_method() -> str:
+    """"fork" while this process runs one thread, else "spawn".
+
+    A forked worker starts with what this process imported (nbclient, numpy, `course`, the
+    grader: 0.6 s of CPU that each spawned worker spends again); with one thread, no lock can
+    be held across the fork. A pool made later (after a worker died, with the progress bar's
+    and the pool's own threads running) is spawned.
+    """
+    return "fork" if threading.active_count() == 1 else "spawn"
+
+
 class LocalPool(Executor):
     """A pool of worker processes on this machine, kept for every `run` of a grading run (the
     preflight, then the class: spawning workers costs a second); `close` ends it. A worker lost
@@ -114,7 +126,7 @@ class LocalPool(Executor):
         if self._pool is not None and self._pool._broken:  # a worker died (between runs, or warming up)
             self.close()
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context(_start_method()))
         return self._pool
 
     def warm(self) -> None:
