@@ -92,6 +92,29 @@ def _loopback_up() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | IFF_UP))
 
 
+def etc_files(uid: int) -> dict[str, str]:
+    """/etc/passwd and /etc/group of a sandbox whose kernel runs as uid (cold or warm)."""
+    return {"passwd": (f"root:x:0:0:root:/root:/bin/sh\nstudent:x:{uid}:{uid}:student:/tmp:/bin/sh\n"
+                       "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"),
+            "group": f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n"}
+
+
+def _name_the_uid(uid: int) -> None:
+    """/etc/passwd and /etc/group naming the kernel's uid (the server's name another's), each
+    bound read-only from a small file system that is then detached."""
+    folder = "/opt/autograder/etc"
+    os.makedirs(folder, mode=0o755, exist_ok=True)
+    _tmpfs(folder, 65536, mode="0755")
+    for name, text in etc_files(uid).items():
+        path = f"{folder}/{name}"
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+        _mount(path, f"/etc/{name}", None, MS_BIND)
+        _mount(None, f"/etc/{name}", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _ok(_libc.umount2(folder.encode(), MNT_DETACH), f"umount {folder}")
+
+
 def _build_view(req: dict) -> None:
     """In new namespaces: the kernel's file systems (run as root, before forking pid 1)."""
     _ok(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
@@ -109,6 +132,7 @@ def _build_view(req: dict) -> None:
     _mount(runtime, _PARKED, None, MS_BIND)
     for hidden in (req["staging"], req["control"]):
         _ok(_libc.umount2(hidden.encode(), MNT_DETACH), f"umount {hidden}")
+    _name_the_uid(req["uid"])
     _tmpfs("/tmp", limits["tmp_size"])
     _tmpfs("/dev/shm", limits["tmp_size"])
     os.mkdir("/tmp/matplotlib")

@@ -88,7 +88,8 @@ def sandbox_uid() -> int:
 
 @functools.cache
 def _support_dir() -> Path:
-    """A per-process folder with the course package, the harness and the sandbox's passwd/group files."""
+    """A per-process folder with the course package, the harness and the sandbox's matplotlibrc
+    (and its passwd and group files, `_etc`)."""
     import course
 
     root = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
@@ -100,20 +101,26 @@ def _support_dir() -> Path:
     compileall.compile_dir(root / "lib", quiet=1)
     # the sealed checks' kernel side, importable beside course (see autograder.sealed)
     shutil.copy(Path(harness.__file__), root / "lib" / f"{harness.MODULE}.py")
-    uid = sandbox_uid()
-    etc = root / "etc"
-    etc.mkdir()
-    (etc / "passwd").write_text(f"root:x:0:0:root:/root:/bin/sh\nstudent:x:{uid}:{uid}:student:/tmp:/bin/sh\n"
-                                "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
     # figures are not drawn while grading (see NO_FIGURES)
     (root / "matplotlibrc").write_text("backend: agg\nfigure.max_open_warning: 0\n")
-    (etc / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n")
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames:
             os.chmod(os.path.join(dirpath, name), 0o755)
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o644)
     return root
+
+
+@functools.cache
+def _etc(uid: int) -> Path:
+    """The sandbox's /etc/passwd and /etc/group for a kernel running as uid, in the support folder
+    (a forked worker shares its parent's, and names its own uid)."""
+    etc = _support_dir() / f"etc-{uid}"
+    etc.mkdir(mode=0o755, exist_ok=True)
+    for name, text in forkserver.etc_files(uid).items():
+        (etc / name).write_text(text)
+        (etc / name).chmod(0o644)
+    return etc
 
 
 def support_lib() -> Path:
@@ -168,11 +175,12 @@ def _base(limits: Limits, made: set[str]) -> list[str]:
             cmd += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             cmd += ["--ro-bind", top, top]
+    cmd += _parents("/etc/passwd", made)
     for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "nsswitch.conf",
                  "hosts", "mime.types"):
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    cmd += ["--ro-bind", str(support / "etc" / "passwd"), "/etc/passwd",
-            "--ro-bind", str(support / "etc" / "group"), "/etc/group"]
+    etc = _etc(sandbox_uid())
+    cmd += ["--ro-bind", str(etc / "passwd"), "/etc/passwd", "--ro-bind", str(etc / "group"), "/etc/group"]
     # The private /tmp comes first: what is bound later (a Python installed under /tmp, the
     # working folder) is mounted on top of it, not hidden by it.
     cmd += ["--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not sandbox.status()[0] or os.geteuid() != 0,
 
 #: What a kernel can tell about its own sandbox, printed as JSON.
 FACTS = r"""
-import json, os, resource, socket, sys
+import json, os, pwd, resource, socket, sys
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
 try:
     socket.create_connection(("1.1.1.1", 80), timeout=2)
@@ -31,6 +31,7 @@ except OSError as e:
 print(json.dumps({
     "numpy already imported": "numpy" in sys.modules,
     "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "cwd": os.getcwd(),
+    "user": pwd.getpwuid(os.getuid()).pw_name, "etc": sorted(os.listdir("/etc")),
     "caps": {k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")},
     "no_new_privs": status["NoNewPrivs"].strip(), "hostname": socket.gethostname(), "network": net,
     "limits": {name: resource.getrlimit(getattr(resource, name)) for name in
@@ -70,7 +71,8 @@ def test_a_warm_kernel_is_sandboxed_as_a_cold_one(work, monkeypatch):
     monkeypatch.setattr(sandbox, "_servers", {})
     cold = _facts(work, paths)
     assert warm.pop("numpy already imported") and not cold.pop("numpy already imported")
-    assert warm["uid"] == sandbox.sandbox_uid() and warm["uid"] != 0
+    assert warm["uid"] == sandbox.sandbox_uid() and warm["uid"] != 0 and warm["user"] == "student"
+    assert {"passwd", "group", "localtime", "ld.so.cache"} <= set(warm["etc"])
     assert set(warm["caps"].values()) == {"0000000000000000"} and warm["no_new_privs"] == "1"
     assert warm["network"] != "reached"
     # of the staging folder, only the way to its own connection folder; of the rest, nothing
@@ -167,3 +169,24 @@ def test_worker_processes_share_their_parent_s_fork_server(work, monkeypatch):
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     pid, folder, attached = child.stdout.split()
     assert pid != str(parent.pid) and attached == "False"
+
+
+def _facts_in_a_worker(work: Path) -> tuple[dict, int]:
+    return _facts(work, []), sandbox.sandbox_uid()
+
+
+@pytest.mark.parametrize("warm", ["on", "off"])
+def test_a_kernel_of_a_forked_worker_names_the_worker_s_uid(work, monkeypatch, warm):
+    """Workers forked from the grading process share its sandbox folder: each kernel's /etc/passwd
+    still names the uid it runs as (a worker's, not the parent's), warm or cold."""
+    from autograder import executors
+
+    monkeypatch.setenv(sandbox.WARM_ENV, warm)
+    monkeypatch.setattr(executors, "_start_method", lambda: "fork")
+    pool = executors.LocalPool(1)
+    try:
+        pool.warm()
+        facts, uid = pool._fresh_pool().submit(_facts_in_a_worker, work).result(timeout=120)
+    finally:
+        pool.close()
+    assert uid != sandbox.sandbox_uid() and facts["uid"] == uid and facts["user"] == "student"
