@@ -25,11 +25,11 @@ it; =off turns it off (debugging only).
 
 from __future__ import annotations
 
-import atexit
 import compileall
 import functools
 import json
 import logging
+import multiprocessing.util
 import os
 import resource
 import shutil
@@ -86,6 +86,13 @@ def sandbox_uid() -> int:
     return UID_BASE + os.getpid() % 60_000
 
 
+def _at_exit(callback, *args, priority: int = 0, **kwargs) -> None:
+    """Call callback(*args, **kwargs) when this process exits, higher priorities first: also in a
+    worker forked from it (which leaves by os._exit, without atexit's callbacks, and does not
+    inherit these)."""
+    multiprocessing.util.Finalize(None, callback, args=args, kwargs=kwargs, exitpriority=priority)
+
+
 @functools.cache
 def _support_dir() -> Path:
     """A per-process folder with the course package, the harness and the sandbox's matplotlibrc
@@ -93,7 +100,7 @@ def _support_dir() -> Path:
     import course
 
     root = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    _at_exit(shutil.rmtree, root, ignore_errors=True)
     os.chmod(root, 0o755)
     shutil.copytree(Path(course.__file__).parent, root / "lib" / "course",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -299,7 +306,7 @@ class ForkServer:
         with open(server.log, "wb") as log_file:
             server.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file)
         server.pid = server.proc.pid
-        atexit.register(server.close)
+        _at_exit(server.close, priority=1)  # before its folder is removed
         return server
 
     def ready(self, timeout: float = 120) -> bool:

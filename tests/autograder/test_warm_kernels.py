@@ -190,3 +190,23 @@ def test_a_kernel_of_a_forked_worker_names_the_worker_s_uid(work, monkeypatch, w
     finally:
         pool.close()
     assert uid != sandbox.sandbox_uid() and facts["uid"] == uid and facts["user"] == "student"
+
+
+def _folder_of_a_worker() -> str:
+    sandbox._support_dir.cache_clear()  # as if its parent had made none: the worker makes its own
+    return str(sandbox._support_dir())
+
+
+def test_a_forked_worker_removes_its_folders_when_it_exits(monkeypatch):
+    """A forked worker leaves by os._exit, without atexit's callbacks: the sandbox folder it made
+    is removed all the same."""
+    from autograder import executors
+
+    monkeypatch.setattr(executors, "_start_method", lambda: "fork")
+    pool = executors.LocalPool(1)
+    try:
+        folder = Path(pool._fresh_pool().submit(_folder_of_a_worker).result(timeout=120))
+        assert folder.is_dir() and folder != sandbox._support_dir()
+    finally:
+        pool.close()
+    assert not folder.exists()
