@@ -166,7 +166,6 @@ def execute(
     cwd: Path,
     *,
     replayable=lambda cell: True,
-    skip=lambda index, outcomes: False,
     timeout: int = CELL_TIMEOUT,
     timeout_for=lambda index, outcomes: None,
     limits: sandbox.Limits | None = None,
@@ -184,7 +183,6 @@ def execute(
     remaining cells are "skipped".
 
     replayable(cell) tells which cells that ran fine may be run again after a restart.
-    skip(index, outcomes so far) tells which cells not to run at all (outcome "skipped").
     timeout_for(index, outcomes so far): a cell's own timeout in seconds, or None for `timeout`.
     limits: the kernel's resource limits (memory, what it may write, ...; see `sandbox.Limits`).
     keep_whole: a MIME type whose outputs are the grader's (answers of a harness): never cut.
@@ -215,7 +213,7 @@ def execute(
             for i, cell in enumerate(nb.cells[i:], start=i):
                 if cell.cell_type != "code":
                     continue
-                if not kernel.running or skip(i, outcomes):
+                if not kernel.running:
                     outcomes[i] = CellOutcome("skipped")
                     continue
                 outcome = outcomes[i] = kernel.run(cell, i, timeout_for(i, outcomes))

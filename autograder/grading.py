@@ -202,25 +202,22 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         plan, deferred, whole, verdicts = None, {}, {}, {}
         if options.sealed:
             asked = [q for q, _ in questions(source_nb)]
-            plan = sealed.prepare(nb, asked, work, task.student)
+            plan = sealed.prepare(asked, work, task.student)
             deferred = _deferrable(nb, sealed.declared(asked))
             whole = {i: nb.cells[i].source for i in deferred}  # put back once run
             for i, (visible, _) in deferred.items():
                 nb.cells[i].source = visible
         test_cell = {grade_id(c): i for i, c in enumerate(nb.cells) if is_test(c)}
 
-        def hopeless(i, outcomes):
-            # a question whose own test hung or killed the kernel would do it again in its
-            # sealed check: skip that, its verdict stays the notebook's (timeout, crashed)
-            q = sealed.harness_question(nb.cells[i])
-            done = outcomes.get(test_cell.get(q))
-            return q is not None and done is not None and done.status in ("timeout", "crashed")
-
         def then(outcomes):
-            # the cost checks' follow-ups first; then the verdicts, and the hidden tests worth running
+            # the sealed checks first; then the verdicts, and the hidden tests worth running
             if plan is None:
                 return []
-            if more := sealed.follow_up(plan, nb.cells, outcomes):
+            # a question whose own test hung or killed the kernel would do it again in its
+            # sealed check: not run, its verdict stays the notebook's (timeout, crashed)
+            hung = frozenset(q for q, i in test_cell.items()
+                             if (o := outcomes.get(i)) is not None and o.status in ("timeout", "crashed"))
+            if more := sealed.follow_up(plan, nb.cells, outcomes, hung):
                 return more
             if verdicts:  # judged already: only hidden tests ran since, which change no verdict
                 return []
@@ -233,7 +230,7 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         try:
             outcomes = execute(
                 nb, work, replayable=lambda c: not is_test(c) and not sealed.is_harness(c) and not _is_hidden_part(c),
-                skip=hopeless, timeout=options.timeout,
+                timeout=options.timeout,
                 timeout_for=lambda i, outcomes: sealed.cost_timeout(nb.cells, i, outcomes),
                 limits=sandbox.Limits(memory=options.memory_limit, workdir_size=options.disk_limit),
                 keep_whole=sealed.MIME, then=then,

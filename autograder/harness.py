@@ -107,6 +107,12 @@ def run(plan: dict, namespace: dict) -> None:
             _report(case["tag"], error=f"{type(e).__name__}: {e}"[:500])
 
 
+def run_each(plans: list[dict], namespace: dict) -> None:
+    """`run` for each plan in turn (one cell for all the notebook's sealed questions)."""
+    for plan in plans:
+        run(plan, namespace)
+
+
 # --- the cost check: is the answer about as cheap as a forward pass? ------------------------
 # Each cell draws the exercise's large input (its declaration's `cost` case) from the same
 # seed, so the two need nothing from each other, and frees it when done.
@@ -126,6 +132,16 @@ def cost_answer(name: str, seed: int, namespace: dict) -> None:
     (the drawing adds to its time what it adds to the forward passes')."""
     ex, inputs = _large(name, seed)
     ex.convention.run(namespace[ex.function], inputs, namespace)
+
+
+def cost_answers(checks: list[tuple[str, int]], namespace: dict) -> None:
+    """`cost_answer` for each (exercise, seed), timed together by the grader; an answer that
+    raises only ends its own turn (what it computes is judged by `run`, not here)."""
+    for name, seed in checks:
+        try:
+            cost_answer(name, seed, namespace)
+        except Exception as e:  # noqa: BLE001
+            e.__traceback__ = None  # what the answer's frames held is freed first
 
 
 def cost_forward(name: str, seed: int, reps: int) -> None:

@@ -6,7 +6,8 @@ exercise (`course.exercises`) is also checked like this:
 
 1. the grader draws the exercise's cases from its declaration, seeded per student and
    question, and writes them as ``.npz`` files into the submission's working folder;
-2. a harness cell appended to the notebook runs `autograder.harness` in the student's
+2. a harness cell appended to the notebook (one for all its questions; one per question
+   where that one did not finish, `follow_up`) runs `autograder.harness` in the student's
    kernel: it calls the student's answer the way the declaration says
    (`Convention.run`) and sends back what it returned as plain arrays;
 3. this module, in the grader's own process, which never imports anything of the
@@ -70,6 +71,7 @@ class Plan:
     folder: Path
     student: str = ""  # the hidden inputs' seeds are drawn from it
     questions: dict = field(default_factory=dict)  # question -> (Exercise, [(Case, inputs)])
+    payloads: dict = field(default_factory=dict)  # question -> what `harness.run` gets
 
 
 @dataclass
@@ -101,17 +103,25 @@ def _seed(*parts: str) -> int:
     return zlib.crc32("/".join(parts).encode())
 
 
+def harness_questions(cell) -> list[str]:
+    """The questions a harness cell checks (one, or every question of a combined cell); [] for
+    the notebook's own cells."""
+    found = cell.get("metadata", {}).get("autograder", {}).get("sealed")
+    return [found] if isinstance(found, str) else list(found or [])
+
+
 def harness_question(cell) -> str | None:
-    """The question a harness cell checks, or None for the notebook's own cells."""
-    return cell.get("metadata", {}).get("autograder", {}).get("sealed")
+    """The question a harness cell of one question checks, else None."""
+    found = cell.get("metadata", {}).get("autograder", {}).get("sealed")
+    return found if isinstance(found, str) else None
 
 
 def is_harness(cell) -> bool:
-    return harness_question(cell) is not None
+    return bool(harness_questions(cell))
 
 
 def cost_step(cell) -> str | None:
-    """"forward" or "answer" for the two cells of a cost check, else None."""
+    """"forward" or "answer" for the cells of a cost check, else None."""
     return cell.get("metadata", {}).get("autograder", {}).get("cost")
 
 
@@ -120,13 +130,15 @@ def cost_budget(forward_seconds: float) -> float:
     return min(COST_CEILING, max(COST_FLOOR, COST_FACTOR * forward_seconds / COST_REPS))
 
 
-def _harness_cell(question: str, code: str, **meta) -> nbformat.NotebookNode:
+def _harness_cell(questions: list[str], code: str, **meta) -> nbformat.NotebookNode:
     source = f"import {HARNESS_MODULE} as _harness\n{code}\ndel _harness"
-    return nbformat.v4.new_code_cell(source, metadata={"autograder": {"sealed": question, **meta}})
+    sealed = questions[0] if len(questions) == 1 else questions
+    return nbformat.v4.new_code_cell(source, metadata={"autograder": {"sealed": sealed, **meta}})
 
 
-def prepare(nb, questions: list[str], workdir: Path, student: str, exercises: dict | None = None) -> Plan:
-    """Write the hidden inputs under workdir and append one harness cell per sealed question."""
+def prepare(questions: list[str], workdir: Path, student: str, exercises: dict | None = None) -> Plan:
+    """Draw each sealed question's hidden inputs and write them under workdir; the harness
+    cells that use them come from `follow_up`."""
     plan = Plan(folder=workdir / FOLDER, student=student)
     plan.folder.mkdir(exist_ok=True)
     for question, ex in declared(questions, exercises).items():
@@ -139,56 +151,87 @@ def prepare(nb, questions: list[str], workdir: Path, student: str, exercises: di
                 np.savez(f, **inputs)
             listed.append({"tag": tag, "file": str(path)})
         plan.questions[question] = (ex, drawn)
-        payload = {"exercise": ex.name, "count": ex.count_forward, "cases": listed}
-        nb.cells.append(_harness_cell(
-            question, f"_harness.run(__import__('json').loads({json.dumps(json.dumps(payload))}), globals())"))
-        if ex.cost is not None:
-            nb.cells.append(_cost_cell(plan, question, "answer"))
+        plan.payloads[question] = {"exercise": ex.name, "count": ex.count_forward, "cases": listed}
     return plan
 
 
-def _cost_cell(plan: Plan, question: str, step: str) -> nbformat.NotebookNode:
-    ex, _ = plan.questions[question]
-    seed = _seed(plan.student, question, "cost")
-    call = (f"_harness.cost_answer({ex.name!r}, {seed}, globals())" if step == "answer"
-            else f"_harness.cost_forward({ex.name!r}, {seed}, {COST_REPS})")
-    return _harness_cell(question, call, cost=step)
+def _run_cell(plan: Plan, questions: list[str]) -> nbformat.NotebookNode:
+    payloads = [plan.payloads[q] for q in questions]
+    return _harness_cell(questions, f"_harness.run_each(__import__('json').loads({json.dumps(json.dumps(payloads))}), "
+                                    "globals())")
+
+
+def _cost_cell(plan: Plan, questions: list[str], step: str) -> nbformat.NotebookNode:
+    checks = [(plan.questions[q][0].name, _seed(plan.student, q, "cost")) for q in questions]
+    if step == "forward":
+        (name, seed), = checks
+        return _harness_cell(questions, f"_harness.cost_forward({name!r}, {seed}, {COST_REPS})", cost=step)
+    return _harness_cell(questions, f"_harness.cost_answers({checks!r}, globals())", cost=step)
+
+
+def _ran(cells, outcomes: dict, combined: bool, step: str | None = None) -> list:
+    """(cell, outcome) of the harness cells run so far: combined ones or one question's, of a step."""
+    return [(c, outcomes[i]) for i, c in enumerate(cells) if i in outcomes and is_harness(c)
+            and (harness_question(c) is None) == combined and cost_step(c) == step]
 
 
 def _cost_steps(cells, outcomes: dict) -> dict[str, dict[str, list]]:
-    """{question: {"answer": [outcome, ...], "forward": [...]}} of the cost cells run so far."""
+    """{question: {"answer": [outcome, ...], "forward": [...]}} of the one-question cost cells run so far."""
     steps: dict[str, dict[str, list]] = {}
     for i, cell in enumerate(cells):
-        step = cost_step(cell)
-        if step and i in outcomes:
-            steps.setdefault(harness_question(cell), {"answer": [], "forward": []})[step].append(outcomes[i])
+        step, question = cost_step(cell), harness_question(cell)
+        if step and question and i in outcomes:
+            steps.setdefault(question, {"answer": [], "forward": []})[step].append(outcomes[i])
     return steps
 
 
 def cost_timeout(cells, index: int, outcomes: dict) -> float | None:
-    """The timeout of cell `index` if it is a cost check's answer, else None: COST_FLOOR (and
-    a second to report), or the budget the forward passes gave, when they were timed."""
+    """The timeout of cell `index` if it times answers on the large inputs, else None: COST_FLOOR
+    (and a second to report), or one answer's budget from its forward passes, when timed."""
     if cost_step(cells[index]) != "answer":
         return None
     forward = _cost_steps(cells[:index], outcomes).get(harness_question(cells[index]), {}).get("forward")
     return (cost_budget(forward[-1].seconds) if forward and forward[-1].status == "ok" else COST_FLOOR) + 1.0
 
 
-def follow_up(plan: Plan, cells, outcomes: dict) -> list:
-    """The cost cells still needed, once those so far have run: the forward passes of an
-    answer slower than COST_FLOOR (they set its budget), and the answer again if its first
-    run was stopped at COST_FLOOR where the budget turned out larger (a slow machine)."""
+def follow_up(plan: Plan, cells, outcomes: dict, hopeless: frozenset = frozenset()) -> list:
+    """The harness cells to run next, given what ran so far ([]: the sealed checks are done).
+
+    hopeless: questions whose own test hung or killed the kernel (their sealed check would
+    too: not run, their verdict is the notebook's).
+
+    First, two cells for the whole notebook: every question's hidden inputs, then every cost
+    check's answer on its large input, timed together: within COST_FLOOR, each is. Where one
+    of them did not finish (a timeout, a dead kernel) or the answers took longer, the same
+    again one question per cell. Then the forward passes of an answer slower than COST_FLOOR
+    (they set its budget), and that answer again if it was stopped at COST_FLOOR where the
+    budget turned out larger (a slow machine).
+    """
+    live = [q for q in plan.questions if q not in hopeless]
+    costly = [q for q in live if plan.questions[q][0].cost is not None]
+    if not any(is_harness(c) for c in cells):
+        return ([_run_cell(plan, live)] if live else []) + ([_cost_cell(plan, costly, "answer")] if costly else [])
     more = []
+    if (any(o.status in ("timeout", "crashed") for _, o in _ran(cells, outcomes, True))
+            and not _ran(cells, outcomes, False)):
+        found = records(cells)
+        more += [_run_cell(plan, [q]) for q in live
+                 if any(f"{q}.{i}" not in found for i in range(len(plan.questions[q][1])))]
+    if (any(o.status != "ok" or o.seconds > COST_FLOOR for _, o in _ran(cells, outcomes, True, "answer"))
+            and not _cost_steps(cells, outcomes)):
+        more += [_cost_cell(plan, [q], "answer") for q in costly]
+    if more:
+        return more
     for question, steps in _cost_steps(cells, outcomes).items():
         answer, forward = steps["answer"][-1], steps["forward"]
         slow = answer.status == "timeout" or (answer.status == "ok" and answer.seconds > COST_FLOOR)
         if not slow:
             continue
         if not forward:
-            more.append(_cost_cell(plan, question, "forward"))
+            more.append(_cost_cell(plan, [question], "forward"))
         elif (len(steps["answer"]) == 1 and answer.status == "timeout" and forward[-1].status == "ok"
               and cost_budget(forward[-1].seconds) > COST_FLOOR):
-            more.append(_cost_cell(plan, question, "answer"))
+            more.append(_cost_cell(plan, [question], "answer"))
     return more
 
 
@@ -196,6 +239,9 @@ def costs(cells, outcomes: dict) -> dict[str, Cost]:
     """What the grader's clock said of each question's cost check (see `Cost`); none for a
     question whose forward passes, when timed, did not run fine (no budget to judge by)."""
     found = {}
+    for cell, outcome in _ran(cells, outcomes, True, "answer"):
+        if outcome.status == "ok" and outcome.seconds <= COST_FLOOR:  # each answer took less
+            found |= {q: Cost(None, "ok", outcome.seconds) for q in harness_questions(cell)}
     for question, steps in _cost_steps(cells, outcomes).items():
         answer, forward = steps["answer"][-1], steps["forward"]
         if answer.status == "skipped" or (forward and forward[-1].status != "ok"):

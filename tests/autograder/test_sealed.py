@@ -327,63 +327,106 @@ def test_a_forged_record_of_strings_is_wrong_not_a_grader_error():
     assert sealed.diagnosed(ex, "q", drawn, odd) == ()
 
 
-def _cost_run(tmp, answer_runs, forward=None, second=None):
-    """The cost cells of test_affine_backward run with the given outcomes, in the order the
-    grader appends them (`sealed.follow_up`): [(cells, outcomes), ...] after each round."""
+def _harness_run(tmp, outcome_of):
+    """The harness cells the grader appends for test_affine_backward and test_relu_backward
+    (`sealed.follow_up`), run with outcome_of(kind, questions, cell) for each:
+    ([(kind, questions), ...] in the order run, sealed.costs, the answers' cells' timeouts).
+
+    kinds: "inputs" (hidden inputs; a run that is "ok" leaves a record of every case), "answers"
+    (cost checks, timed), "forward" (forward passes, timed)."""
     from autograder import sealed
     from autograder.execute import CellOutcome
 
-    nb = nbformat.v4.new_notebook()
-    plan = sealed.prepare(nb, ["test_affine_backward"], tmp, "student")
-    outcomes = {i: CellOutcome("ok", 0.01) for i, c in enumerate(nb.cells) if not sealed.cost_step(c)}
-    script = [answer_runs, forward, second]
-    rounds = []
-    while True:
-        for i, cell in enumerate(nb.cells):
-            if i not in outcomes:
-                outcomes[i] = script.pop(0)
-        rounds.append([sealed.cost_step(c) for c in nb.cells if sealed.cost_step(c)])
-        more = sealed.follow_up(plan, nb.cells, outcomes)
-        if not more:
-            return rounds, sealed.costs(nb.cells, outcomes), [sealed.cost_timeout(nb.cells, i, outcomes)
-                                                              for i, c in enumerate(nb.cells) if sealed.cost_step(c) == "answer"]
-        nb.cells += more
+    plan = sealed.prepare(["test_affine_backward", "test_relu_backward"], tmp, "student")
+    cells, outcomes, ran = [], {}, []
+    while more := sealed.follow_up(plan, cells, outcomes):
+        for cell in more:
+            kind = {None: "inputs", "answer": "answers", "forward": "forward"}[sealed.cost_step(cell)]
+            questions = sealed.harness_questions(cell)
+            timeout = sealed.cost_timeout(cells + [cell], len(cells), outcomes)
+            outcome = outcome_of(kind, questions, cell) or CellOutcome("ok", 0.01)
+            cell.outputs = [{"output_type": "display_data", "data": {sealed.MIME: {"tag": f"{q}.{i}"}}}
+                            for q in questions for i in range(len(plan.questions[q][1]))
+                            ] if kind == "inputs" and outcome.status == "ok" else []
+            outcomes[len(cells)] = outcome
+            cells.append(cell)
+            ran.append((kind, questions, timeout))
+    return [(k, q) for k, q, _ in ran], sealed.costs(cells, outcomes), [t for k, _, t in ran if k == "answers"]
 
 
-def test_a_quick_answer_is_in_budget_without_timing_the_forward_passes(tmp_path):
-    """An answer within the least budget (COST_FLOOR): no forward passes timed, not too slow."""
-    from autograder.execute import CellOutcome
+BOTH = ["test_affine_backward", "test_relu_backward"]
+AFFINE, RELU = ["test_affine_backward"], ["test_relu_backward"]
 
-    rounds, costs, timeouts = _cost_run(tmp_path, CellOutcome("ok", 0.05))
-    assert rounds == [["answer"]] and not costs["test_affine_backward"].too_slow()
-    assert timeouts == [3.0]
+
+def test_quick_answers_are_in_budget_in_two_cells(tmp_path):
+    """Every question's hidden inputs in one cell, every answer on its large input in another:
+    within the least budget (COST_FLOOR) together, no forward passes are timed, none is too slow."""
+    ran, costs, timeouts = _harness_run(tmp_path, lambda kind, qs, cell: None)
+    assert ran == [("inputs", BOTH), ("answers", BOTH)] and timeouts == [3.0]
+    assert set(costs) == set(BOTH) and not any(c.too_slow() for c in costs.values())
 
 
 def test_a_slow_answer_is_judged_by_the_forward_passes(tmp_path):
-    """An answer slower than COST_FLOOR: its forward passes are timed, and set its budget."""
+    """Answers slower than COST_FLOOR together are timed one by one; a slow one gets its forward
+    passes timed, which set its budget."""
     from autograder.execute import CellOutcome
 
-    rounds, costs, _ = _cost_run(tmp_path, CellOutcome("ok", 2.5), CellOutcome("ok", 0.02))  # budget: 200 x 4 ms < 2 s
-    assert rounds == [["answer"], ["answer", "forward"]] and costs["test_affine_backward"].too_slow()
-    rounds, costs, _ = _cost_run(tmp_path, CellOutcome("ok", 2.5), CellOutcome("ok", 0.1))  # budget: 200 x 20 ms = 4 s
-    assert not costs["test_affine_backward"].too_slow()
+    def slow_relu(forward_seconds):
+        def outcome(kind, qs, cell):
+            if kind == "answers":
+                return CellOutcome("ok", 2.6 if "test_relu_backward" in qs else 0.05)
+            return CellOutcome("ok", forward_seconds) if kind == "forward" else None
+        return outcome
+
+    ran, costs, _ = _harness_run(tmp_path, slow_relu(0.02))  # budget: 200 x 4 ms < 2 s
+    assert ran == [("inputs", BOTH), ("answers", BOTH), ("answers", AFFINE), ("answers", RELU), ("forward", RELU)]
+    assert costs["test_relu_backward"].too_slow() and not costs["test_affine_backward"].too_slow()
+    _, costs, _ = _harness_run(tmp_path, slow_relu(0.1))  # budget: 200 x 20 ms = 4 s
+    assert not costs["test_relu_backward"].too_slow()
 
 
 def test_an_answer_stopped_at_the_floor_runs_again_with_a_larger_budget(tmp_path):
     """On a slow machine (forward passes worth a budget above COST_FLOOR), an answer stopped at
-    COST_FLOOR is run again with that budget; a machine-independent timeout is too slow."""
+    COST_FLOOR is run again with that budget; stopped again, it is too slow."""
     from autograder.execute import CellOutcome
 
-    rounds, costs, timeouts = _cost_run(tmp_path, CellOutcome("timeout", 3.0), CellOutcome("ok", 0.1), CellOutcome("ok", 3.5))
-    assert rounds[-1] == ["answer", "forward", "answer"] and timeouts == [3.0, 5.0]
-    assert not costs["test_affine_backward"].too_slow()
-    rounds, costs, _ = _cost_run(tmp_path, CellOutcome("timeout", 3.0), CellOutcome("ok", 0.01))
-    assert rounds[-1] == ["answer", "forward"] and costs["test_affine_backward"].too_slow()
+    def stopped(second):
+        relu_runs = []
+
+        def outcome(kind, qs, cell):
+            if kind == "answers" and qs == RELU:
+                relu_runs.append(1)
+                return CellOutcome("timeout", 3.0) if len(relu_runs) == 1 else second
+            if kind == "answers":
+                return CellOutcome("timeout", 3.0) if len(qs) > 1 else CellOutcome("ok", 0.05)
+            return CellOutcome("ok", 0.1) if kind == "forward" else None
+        return outcome
+
+    ran, costs, timeouts = _harness_run(tmp_path, stopped(CellOutcome("ok", 3.5)))
+    assert ran[-2:] == [("forward", RELU), ("answers", RELU)] and timeouts == [3.0, 3.0, 3.0, 5.0]
+    assert not costs["test_relu_backward"].too_slow()
+    _, costs, _ = _harness_run(tmp_path, stopped(CellOutcome("timeout", 5.0)))
+    assert costs["test_relu_backward"].too_slow()
+
+
+def test_inputs_a_dead_kernel_left_unanswered_are_run_again_one_question_a_cell(tmp_path):
+    """The hidden inputs' cell killed the kernel (or timed out): the questions without an answer
+    to every case get a cell each, in a fresh kernel."""
+    from autograder.execute import CellOutcome
+
+    ran, _, _ = _harness_run(tmp_path, lambda kind, qs, cell: CellOutcome("crashed", 0.5)
+                             if kind == "inputs" and len(qs) > 1 else None)
+    assert ran == [("inputs", BOTH), ("answers", BOTH), ("inputs", AFFINE), ("inputs", RELU)]
 
 
 def test_forward_passes_that_fail_leave_no_cost_verdict(tmp_path):
     """Forward passes that raise (a submission that broke them) give no budget: no cost verdict."""
     from autograder.execute import CellOutcome
 
-    _, costs, _ = _cost_run(tmp_path, CellOutcome("ok", 2.5), CellOutcome("error", 0.01, "ValueError"))
-    assert "test_affine_backward" not in costs
+    def outcome(kind, qs, cell):
+        if kind == "answers":
+            return CellOutcome("ok", 2.5)
+        return CellOutcome("error", 0.01, "ValueError") if kind == "forward" else None
+
+    _, costs, _ = _harness_run(tmp_path, outcome)
+    assert not costs
