@@ -22,9 +22,9 @@ and the course's modules, and never runs a student's code. For each kernel it fo
 
 What one kernel does lives in its own copy of the server's memory (copy on write) and its own
 file systems, and dies with it: the next kernel forks from the untouched server. On the grader's
-side the kernel "process" jupyter_client starts, watches, interrupts and kills is this file run
-as a stub (``python -I -S forkserver.py kernel SOCKET REQUEST``): it hands its standard streams
-to the server, forwards SIGINT, and exits with the kernel's status.
+side the kernel "process" jupyter_client starts, watches, interrupts and kills is a stub
+(`autograder.kernelstub`): it hands its standard streams to the server, forwards SIGINT, and
+exits with the kernel's status.
 
 Standard library only: this file runs inside the sandbox, with the kernels' Python, outside
 any package (started and used by `autograder.sandbox.ForkServer`).
@@ -270,7 +270,7 @@ def _spawn(req: dict, conn: socket.socket, fds: list[int], server_path: list[str
     except BaseException:
         with_trace = traceback.format_exc()
         try:
-            conn.sendall(f"error {json.dumps(with_trace)}\n".encode())
+            conn.sendall(f"error {with_trace}".encode())
         except OSError:
             pass
     os._exit(0)
@@ -306,52 +306,5 @@ def serve(control: str, modules: list[str]) -> None:
             os.close(fd)
 
 
-#: What a stub keeps of its kernel's standard error (the kernel's own log lines, a traceback
-#: if it could not start): the first bytes only, the rest read and dropped.
-KEPT_STDERR = 8192
-
-
-def stub(control_socket: str, request: str) -> int:
-    """The grader's side of one kernel: hand over its standard streams (stderr through a pipe,
-    the first KEPT_STDERR bytes kept), relay SIGINT, wait; exit with the kernel's status. When
-    the kernel did not end well, why goes to RUNTIME/kernel-start.log for the grader."""
-    runtime = json.loads(request)["runtime"]
-    err_r, err_w = os.pipe()
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    kept, status, why = b"", 1, ""
-    try:
-        conn.connect(control_socket)
-        socket.send_fds(conn, [request.encode()], [0, 1, err_w])
-        os.close(err_w)
-        signal.signal(signal.SIGINT, lambda *_: conn.sendall(b"I"))
-        signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
-        reply, streams = b"", [conn, err_r]
-        while conn in streams:
-            for ready in select.select(streams, [], [])[0]:
-                data = (conn.recv if ready is conn else lambda n: os.read(err_r, n))(1 << 16)
-                if not data:
-                    streams.remove(ready)
-                elif ready is conn:
-                    reply += data
-                elif len(kept) < KEPT_STDERR:
-                    kept += data[:KEPT_STDERR - len(kept)]
-        word, _, rest = reply.decode(errors="replace").partition(" ")
-        if word == "exit":
-            status = int(rest)
-        elif word == "error":
-            why = f"the kernel's sandbox could not be built: {json.loads(rest)}"
-        else:
-            why = "the fork server closed the connection"
-    except OSError as e:
-        why = f"could not reach the fork server: {e}"
-    if status != 0:
-        with open(os.path.join(runtime, "kernel-start.log"), "w") as log:
-            log.write(f"{why or f'the kernel exited with status {status}'}\n{kept.decode(errors='replace')}")
-    return status
-
-
 if __name__ == "__main__":
-    if sys.argv[1] == "serve":
-        serve(sys.argv[2], sys.argv[3:])
-    else:
-        sys.exit(stub(sys.argv[2], sys.argv[3]))
+    serve(sys.argv[2], sys.argv[3:])

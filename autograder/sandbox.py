@@ -45,7 +45,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
-from autograder import forkserver, harness, kernel_env
+from autograder import forkserver, harness, kernel_env, kernelstub
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +341,7 @@ class ForkServer:
         request = {"uid": sandbox_uid(), "runtime": str(runtime), "submission": str(submission),
                    "workdir": str(workdir), "staging": str(self.staging), "control": str(self.control),
                    "limits": _limited(limits), "argv": argv[argv.index("ipykernel_launcher") + 1:]}
-        return [sys.executable, "-I", "-S", forkserver.__file__, "kernel", str(self.socket), json.dumps(request)]
+        return [sys.executable, "-I", "-S", kernelstub.__file__, str(self.socket), str(runtime), json.dumps(request)]
 
 
 _servers: dict[int, ForkServer | None] = {}
