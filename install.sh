@@ -23,5 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python -m pip install --quiet -e ".[test]"
+# compiled once here, as pip compiles what it installs: an editable install is not, and where
+# PYTHONDONTWRITEBYTECODE is set every grading run would compile the grader again
+python -m compileall -q autograder course solutions >/dev/null
 # the Python environment grading kernels run in: the students' libraries only (autograder/kernel_env.py)
 python -m autograder kernel-env
