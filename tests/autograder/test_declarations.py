@@ -124,3 +124,19 @@ def test_partial_credit_by_part():
     verdict = sealed_verdict("affine_backward", namespace["affine_backward"], namespace)
     assert (verdict.score, verdict.points) == (2.0, 3.0)
     assert "db is off by" in verdict.message and "1 of 3 points lost: db" in verdict.message
+
+
+def test_a_training_run_s_seed_is_valid_for_every_student():
+    """The training case's seed is drawn per student: a non-negative integer for every one (a
+    normal draw gave half the student ids a negative seed, and their right answer 0 points)."""
+    import numpy as np
+
+    from autograder.sealed import _seed
+    from course.exercises import Training
+
+    for ex in EXERCISES.values():
+        if isinstance(ex.convention, Training):
+            for i in range(300):
+                (_, inputs), = ex.inputs(_seed(f"student_{i}", ex.question))
+                np.random.default_rng(int(inputs["seed"]))  # raises for a negative seed
+                assert int(inputs["seed"]) == inputs["seed"] >= 0
