@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import re
 import subprocess
 import sys
 import time
@@ -49,11 +50,14 @@ def _multiline(value) -> bool:
     return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
 
+#: The MIME types whose value may be any JSON (nbformat's schema); the others hold text.
+_JSON_TYPE = re.compile(r"^application/(.*\+)?json$")
+
+
 def _bundle_ok(data) -> bool:
     """A MIME bundle as nbformat allows it: text (or lines of it) per type, any JSON for a JSON type."""
     return isinstance(data, dict) and all(
-        isinstance(k, str) and (k == "application/json" or k.endswith("+json") or _multiline(v))
-        for k, v in data.items())
+        isinstance(k, str) and (_JSON_TYPE.match(k) or _multiline(v)) for k, v in data.items())
 
 
 def output_from_msg(msg: dict) -> NotebookNode:
@@ -121,13 +125,27 @@ class _CappedClient(NotebookClient):
         except ValueError:
             return None
         if self.clear_before_next_output:
-            outs[:] = []
-            self.clear_display_id_mapping(cell_index)
+            self._clear(outs, cell_index)
             self.clear_before_next_output = False
         if display_id:
             self._display_id_map.setdefault(display_id, {}).setdefault(cell_index, []).append(len(outs))
         outs.append(out)
         return out
+
+    def clear_output(self, outs, msg, cell_index):
+        # nbclient's own, with `_clear`
+        parent = msg["parent_header"].get("msg_id")
+        if self.output_hook_stack[parent]:  # a widget's output hook takes it instead
+            self.output_hook_stack[parent][-1].clear_output(outs, msg, cell_index)
+        elif msg["content"].get("wait"):
+            self.clear_before_next_output = True
+        else:
+            self._clear(outs, cell_index)
+
+    def _clear(self, outs, cell_index):
+        # a cell's clear_output() takes its outputs, never the grader's own (a harness's answers)
+        outs[:] = [o for o in outs if self.keep_whole in (o.get("data") or {})]
+        self.clear_display_id_mapping(cell_index)
 
     def _update_display_id(self, display_id, msg):
         # nbclient's own, with this module's output_from_msg

@@ -194,6 +194,8 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         shown = sub.left_out[:5] + ([f"and {len(sub.left_out) - 5} more"] if len(sub.left_out) > 5 else [])
         restored.note(GENERAL, "left out of your folder: " + "; ".join(shown))
     nb = restored.nb
+    for cell in nb.cells:  # what marks the grader's own cells (harness, hidden tests) is never a submission's
+        cell.metadata.pop("autograder", None)
     graded_cells = len(nb.cells)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         work = Path(tmp)
@@ -242,7 +244,7 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
         if _is_hidden_part(nb.cells[j]):
             i = test_cell[nb.cells[j].metadata["autograder"]["hidden_tests_of"]]
             nb.cells[i].outputs += nb.cells[j].get("outputs", [])
-            if outcomes.get(j) is not None and outcomes[j].status != "ok":
+            if outcomes.get(j) is not None and outcomes[j].status not in ("ok", "skipped"):
                 outcomes[i] = outcomes[j]
     for i, source in whole.items():
         nb.cells[i].source = source

@@ -202,8 +202,8 @@ def follow_up(plan: Plan, cells, outcomes: dict, hopeless: frozenset = frozenset
 
     First, two cells for the whole notebook: every question's hidden inputs, then every cost
     check's answer on its large input, timed together: within COST_FLOOR, each is. Where one
-    of them did not finish (a timeout, a dead kernel) or the answers took longer, the same
-    again one question per cell. Then the forward passes of an answer slower than COST_FLOOR
+    of them did not end well (a timeout, a dead kernel, an error that escaped the harness) or
+    the answers took longer, the same again one question per cell. Then the forward passes of an answer slower than COST_FLOOR
     (they set its budget), and that answer again if it was stopped at COST_FLOOR where the
     budget turned out larger (a slow machine).
     """
@@ -212,8 +212,7 @@ def follow_up(plan: Plan, cells, outcomes: dict, hopeless: frozenset = frozenset
     if not any(is_harness(c) for c in cells):
         return ([_run_cell(plan, live)] if live else []) + ([_cost_cell(plan, costly, "answer")] if costly else [])
     more = []
-    if (any(o.status in ("timeout", "crashed") for _, o in _ran(cells, outcomes, True))
-            and not _ran(cells, outcomes, False)):
+    if any(o.status != "ok" for _, o in _ran(cells, outcomes, True)) and not _ran(cells, outcomes, False):
         found = records(cells)
         more += [_run_cell(plan, [q]) for q in live
                  if any(f"{q}.{i}" not in found for i in range(len(plan.questions[q][1])))]

@@ -164,6 +164,27 @@ def relu_backward(dout, cache):
 '''
 
 
+# A right relu_backward that clears the cell's output each time (a progress display): the
+# harness's earlier answers in the same cell are the grader's, and stay
+CLEARS_OUTPUT = '''
+def relu_backward(dout, cache):
+    from IPython.display import clear_output
+    clear_output()
+    return dout * (cache > 0)
+'''
+
+# A wrong relu_backward whose error cannot even be put in words: it escapes the harness's own
+# handler and ends the harness cell; the questions after it are still checked
+UNSPEAKABLE_ERROR = '''
+class _Unspeakable(Exception):
+    def __str__(self):
+        raise RuntimeError("no words")
+
+def relu_backward(dout, cache):
+    raise _Unspeakable()
+'''
+
+
 # an answer cell that fills the kernel's memory, keeps it (a global) and ends in an error:
 # every cell after it, the sealed harness included, then runs out of memory
 MEMORY_HOG = """
@@ -190,12 +211,17 @@ def graded_out(tmp_path_factory):
                 "richardson": right | {"relu_backward": RICHARDSON},
                 "memory_hog": right | {"affine_backward": right["affine_backward"] + "\n" + MEMORY_HOG},
                 "memorizer": right | {"relu_backward": _memorizer()},
-                "wrong_after_the_harness": right | {"relu_backward": WRONG_AFTER_THE_HARNESS}}
+                "wrong_after_the_harness": right | {"relu_backward": WRONG_AFTER_THE_HARNESS},
+                "clears_output": right | {"relu_backward": CLEARS_OUTPUT},
+                "unspeakable_error": right | {"relu_backward": UNSPEAKABLE_ERROR}, "grader_metadata": right}
     students |= {f"cheat_{k}": right | {"affine_backward": code + "\n" + WRONG} for k, code in CHEATS.items()}
     for sid, answers in students.items():
         path = root / "submitted" / sid / layers[0] / f"{layers[1]}.ipynb"
         path.parent.mkdir(parents=True)
-        nbformat.write(fill(release, answers), path)
+        nb = fill(release, answers)
+        if sid == "grader_metadata":  # a cell dressed as the grader's own harness
+            nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"autograder": {"sealed": "mine", "cost": "answer"}}))
+        nbformat.write(nb, path)
     lright = answers_of(lsource)
     for sid, answers in {"honest": lright, "numerical_softmax": lright | {"softmax_loss": NUMERICAL_SOFTMAX}}.items():
         path = root / "submitted" / sid / losses[0] / f"{losses[1]}.ipynb"
@@ -277,6 +303,23 @@ def test_hidden_tests_do_not_run_for_a_right_answer(graded):
     rows = [r for (sid, _), r in graded.items() if sid == "wrong_after_the_harness"]
     assert rows and all(float(r["score"]) == float(r["max_score"]) and not r["flags"] for r in rows), [
         (r["question"], r["score"], r["status"], r["message"]) for r in rows]
+
+
+@pytest.mark.parametrize("sid", ["clears_output", "grader_metadata"])
+def test_what_a_submission_does_to_its_cells_leaves_the_sealed_checks_alone(graded, sid):
+    """A right answer that clears its cell's output (the harness's answers are in that cell too),
+    or a cell carrying the grader's own metadata: full marks on every question."""
+    rows = [r for (s, _), r in graded.items() if s == sid]
+    assert rows and all(float(r["score"]) == float(r["max_score"]) for r in rows), [
+        (r["question"], r["score"], r["message"]) for r in rows]
+
+
+def test_an_error_that_escapes_the_harness_costs_only_its_question(graded):
+    """An answer whose error cannot be put in words ends the harness cell: the questions after it
+    are checked again one by one, and keep their points."""
+    rows = {q: r for (s, q), r in graded.items() if s == "unspeakable_error"}
+    assert float(rows.pop("test_relu_backward")["score"]) == 0.0
+    assert rows and all(float(r["score"]) == float(r["max_score"]) for r in rows.values()), rows
 
 
 def test_honest_student_gets_full_marks_unflagged(graded):
