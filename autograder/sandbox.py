@@ -286,9 +286,11 @@ class ForkServer:
 
     @classmethod
     def start(cls) -> ForkServer:
-        """Start a server in this process's support folder; `ready` tells when it serves."""
+        """Start a server in a folder of this process's own (a worker forked from a process with a
+        server shares its support folder); `ready` tells when it serves."""
         support = _support_dir()
-        server = cls(support, 0)
+        server = cls(support / f"server-{os.getpid()}", 0)
+        server.folder.mkdir(mode=0o755, exist_ok=True)
         for folder in (server.staging, server.control):
             folder.mkdir(mode=0o700, exist_ok=True)
         made: set[str] = set()

@@ -210,3 +210,28 @@ def test_a_forked_worker_removes_its_folders_when_it_exits(monkeypatch):
     finally:
         pool.close()
     assert not folder.exists()
+
+
+def _own_server_of_a_worker() -> str:
+    sandbox._servers.pop(os.getpid(), None)  # as if the parent's server were gone
+    os.environ[sandbox.SHARED_ENV] = ""
+    server = sandbox.fork_server()
+    return str(server.folder) if server is not None and server.proc is not None else ""
+
+
+def test_a_forked_worker_s_own_server_leaves_its_parent_s_alone(work, monkeypatch):
+    """A forked worker that starts a fork server of its own (its parent's gone, it thinks) puts it
+    in a folder of its own: the parent's server still serves warm kernels once the worker is gone."""
+    from autograder import executors
+
+    parent = sandbox.fork_server()
+    assert parent is not None
+    monkeypatch.setattr(executors, "_start_method", lambda: "fork")
+    pool = executors.LocalPool(1)
+    try:
+        folder = pool._fresh_pool().submit(_own_server_of_a_worker).result(timeout=120)
+    finally:
+        pool.close()
+    assert folder and folder != str(parent.folder)
+    assert parent.alive() and parent.ready(timeout=5)
+    assert _facts(work, [])["numpy already imported"]  # forked warm, by the parent's server
