@@ -225,8 +225,10 @@ def grade_notebook(task: Task, source: dict, release: dict, options: Options = O
                 return []
             verdicts.update(sealed.judge(plan, sealed.records(nb.cells[graded_cells:]),
                                          sealed.costs(nb.cells, outcomes)))
+            # (not where the sealed check ran out of time: the hidden tests would too)
+            stalled = sealed.timed_out(plan, nb.cells, outcomes)
             return [_hidden_part(q, hidden) for i, (_, hidden) in deferred.items()
-                    if (q := grade_id(nb.cells[i])) in verdicts and not verdicts[q].ok
+                    if (q := grade_id(nb.cells[i])) in verdicts and not verdicts[q].ok and q not in stalled
                     and (o := outcomes.get(i)) is not None and o.status == "ok"]
 
         try:

@@ -213,9 +213,8 @@ def follow_up(plan: Plan, cells, outcomes: dict, hopeless: frozenset = frozenset
         return ([_run_cell(plan, live)] if live else []) + ([_cost_cell(plan, costly, "answer")] if costly else [])
     more = []
     if any(o.status != "ok" for _, o in _ran(cells, outcomes, True)) and not _ran(cells, outcomes, False):
-        found = records(cells)
-        more += [_run_cell(plan, [q]) for q in live
-                 if any(f"{q}.{i}" not in found for i in range(len(plan.questions[q][1])))]
+        stalled = timed_out(plan, cells, outcomes)  # it would run out of time again: not run again
+        more += [_run_cell(plan, [q]) for q in _unanswered(plan, cells, live) if q not in stalled]
     if (any(o.status != "ok" or o.seconds > COST_FLOOR for _, o in _ran(cells, outcomes, True, "answer"))
             and not _cost_steps(cells, outcomes)):
         more += [_cost_cell(plan, [q], "answer") for q in costly]
@@ -232,6 +231,22 @@ def follow_up(plan: Plan, cells, outcomes: dict, hopeless: frozenset = frozenset
               and cost_budget(forward[-1].seconds) > COST_FLOOR):
             more.append(_cost_cell(plan, [question], "answer"))
     return more
+
+
+def _unanswered(plan: Plan, cells, questions: list[str]) -> list[str]:
+    """The questions without an answer record for every one of their hidden inputs."""
+    found = records(cells)
+    return [q for q in questions if any(f"{q}.{i}" not in found for i in range(len(plan.questions[q][1])))]
+
+
+def timed_out(plan: Plan, cells, outcomes: dict) -> set[str]:
+    """The questions whose hidden inputs ran out of time: a cell of their own that timed out, or
+    the one a combined cell was running when it did (the first without every answer)."""
+    stalled = set()
+    for cell, outcome in _ran(cells, outcomes, False) + _ran(cells, outcomes, True):
+        if outcome.status == "timeout":
+            stalled |= set(_unanswered(plan, cells, harness_questions(cell))[:1])
+    return stalled
 
 
 def costs(cells, outcomes: dict) -> dict[str, Cost]:

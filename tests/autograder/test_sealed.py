@@ -462,6 +462,16 @@ def test_inputs_a_dead_kernel_left_unanswered_are_run_again_one_question_a_cell(
     assert ran == [("inputs", BOTH), ("answers", BOTH), ("inputs", AFFINE), ("inputs", RELU)]
 
 
+def test_an_answer_that_hangs_on_its_hidden_inputs_runs_out_of_time_once(tmp_path):
+    """The hidden inputs' cell timed out while checking the first question: that one is not run
+    again (it would time out again), the questions after it are, one a cell."""
+    from autograder.execute import CellOutcome
+
+    ran, _, _ = _harness_run(tmp_path, lambda kind, qs, cell: CellOutcome("timeout", 60.0)
+                             if kind == "inputs" and len(qs) > 1 else None)
+    assert ran == [("inputs", BOTH), ("answers", BOTH), ("inputs", RELU)]
+
+
 def test_forward_passes_that_fail_leave_no_cost_verdict(tmp_path):
     """Forward passes that raise (a submission that broke them) give no budget: no cost verdict."""
     from autograder.execute import CellOutcome
