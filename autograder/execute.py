@@ -298,9 +298,9 @@ def execute(
 
     try:
         kernel.start()
-        i = 0
+        first = 0  # of the cells not run yet
         while True:
-            for i, cell in enumerate(nb.cells[i:], start=i):
+            for i, cell in enumerate(nb.cells[first:], start=first):
                 if cell.cell_type != "code":
                     continue
                 if not kernel.running:
@@ -314,7 +314,7 @@ def execute(
             more = then(outcomes)
             if not more:
                 break
-            i = len(nb.cells)
+            first = len(nb.cells)
             nb.cells.extend(more)
     finally:
         kernel.stop()

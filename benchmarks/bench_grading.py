@@ -371,16 +371,15 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(("nbgrader autograde, one process", 1, wall, cpu, notebooks,
                              nbgrader_totals(course / "gradebook.db", aid, sids)))
 
-        if not args.skip_nbgrader:
-            if args.per_student:
-                each = Path(tmp) / "each"
-                shutil.copytree(pristine, each)
-                few = sids[:args.per_student]
-                each_run = [run([*nbgrader_command(), "autograde", aid, "--student", sid], cwd=each,
-                                env=NBGRADER_ENV) for sid in few]
-                wall, cpu = (sum(x) for x in zip(*each_run, strict=True))
-                rows.append((f"nbgrader autograde, per student ({len(few)})", 1, wall, cpu, len(few) * per_student_nb,
-                             nbgrader_totals(each / "gradebook.db", aid, few)))
+        if not args.skip_nbgrader and args.per_student:
+            each = Path(tmp) / "each"
+            shutil.copytree(pristine, each)
+            few = sids[:args.per_student]
+            each_run = [run([*nbgrader_command(), "autograde", aid, "--student", sid], cwd=each,
+                            env=NBGRADER_ENV) for sid in few]
+            wall, cpu = (sum(x) for x in zip(*each_run, strict=True))
+            rows.append((f"nbgrader autograde, per student ({len(few)})", 1, wall, cpu, len(few) * per_student_nb,
+                         nbgrader_totals(each / "gradebook.db", aid, few)))
 
         first, warm = floor(aid)
         timers = None
