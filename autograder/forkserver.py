@@ -307,4 +307,4 @@ def serve(control: str, modules: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[2], sys.argv[3:])
+    serve(sys.argv[1], sys.argv[2:])

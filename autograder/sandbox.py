@@ -303,7 +303,7 @@ class ForkServer:
                 "--ro-bind", forkserver.__file__, script]
         for cap in ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_NET_ADMIN"):
             cmd += ["--cap-add", cap]
-        cmd += ["--", str(kernel_env.ensure(progress=_progress).python), script, "serve", str(server.control),
+        cmd += ["--", str(kernel_env.ensure(progress=_progress).python), script, str(server.control),
                 *modules]
         with open(server.log, "wb") as log_file:
             server.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file)

@@ -7,7 +7,7 @@ exercise (`course.exercises`) is also checked like this:
 1. the grader draws the exercise's cases from its declaration, seeded per student and
    question, and writes them as ``.npz`` files into the submission's working folder;
 2. a harness cell appended to the notebook (one for all its questions; one per question
-   where that one did not finish, `follow_up`) runs `autograder.harness` in the student's
+   where that one did not end well, `follow_up`) runs `autograder.harness` in the student's
    kernel: it calls the student's answer the way the declaration says
    (`Convention.run`) and sends back what it returned as plain arrays;
 3. this module, in the grader's own process, which never imports anything of the
@@ -203,9 +203,10 @@ def follow_up(plan: Plan, cells, outcomes: dict, hopeless: frozenset = frozenset
     First, two cells for the whole notebook: every question's hidden inputs, then every cost
     check's answer on its large input, timed together: within COST_FLOOR, each is. Where one
     of them did not end well (a timeout, a dead kernel, an error that escaped the harness) or
-    the answers took longer, the same again one question per cell. Then the forward passes of an answer slower than COST_FLOOR
-    (they set its budget), and that answer again if it was stopped at COST_FLOOR where the
-    budget turned out larger (a slow machine).
+    the answers took longer, the same again one question per cell (not the one a timed-out
+    cell was running: `timed_out`). Then the forward passes of an answer slower than
+    COST_FLOOR (they set its budget), and that answer again if it was stopped at COST_FLOOR
+    where the budget turned out larger (a slow machine).
     """
     live = [q for q in plan.questions if q not in hopeless]
     costly = [q for q in live if plan.questions[q][0].cost is not None]
